@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lazyfreectl - cgroup hierarchy, path <-> id resolution, tracked entries
+ *
+ * A cgroup id is stat(dir).st_ino on 64-bit kernels, v1 and v2 alike; v1 ids
+ * are per hierarchy, and the module's "hierarchy" file says which one its
+ * ids belong to (v2, or the v1 memory hierarchy).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lazyfreectl.h"
+
+int lf_module_check(void)
+{
+	struct stat st;
+	int ret = lf_stat(LF_SYSFS, &st);
+
+	if (ret < 0) {
+		lf_err(LF_SYSFS, "lazyfree module not loaded", NULL, ret);
+		return ret;
+	}
+	return 0;
+}
+
+int lf_hierarchy(enum lf_hierarchy *h)
+{
+	char buf[64];
+	int ret = lf_read_attr(LF_SYSFS "/hierarchy", buf, sizeof(buf));
+
+	if (ret < 0) {
+		lf_err(LF_SYSFS "/hierarchy", "read failed", NULL, ret);
+		return ret;
+	}
+	if (!strcmp(buf, "v2")) {
+		*h = LF_V2;
+	} else if (!strcmp(buf, "v1")) {
+		*h = LF_V1;
+	} else {
+		lf_err(LF_SYSFS "/hierarchy", "unknown hierarchy", buf, EINVAL);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape_octal(char *s)
+{
+	char *d = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*d++ = (s[1] - '0') << 6 | (s[2] - '0') << 3 |
+			       (s[3] - '0');
+			s += 4;
+		} else {
+			*d++ = *s++;
+		}
+	}
+	*d = '\0';
+}
+
+static bool has_option(const char *opts, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = opts;
+
+	while (p && *p) {
+		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+/*
+ * Find the hierarchy's mount point in /proc/self/mountinfo: the cgroup2
+ * mount, or the cgroup (v1) mount with the memory controller. A mount of the
+ * hierarchy root is preferred over bind mounts of a subtree.
+ */
+int lf_mount_point(enum lf_hierarchy h, char *out, size_t size)
+{
+	const char *mi = "/proc/self/mountinfo";
+	char *line = NULL, *sub = NULL;
+	size_t cap = 0;
+	bool found = false;
+	int fd, ret = 0;
+	FILE *f;
+
+	fd = lf_open(mi, 0);
+	if (fd < 0 || !(f = fdopen(fd, "r"))) {
+		ret = -errno;
+		lf_err(mi, "read failed", NULL, ret);
+		return ret;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		char *fld[16], *save = NULL, *tok, *fstype, *opts;
+		int n = 0, sep = -1;
+
+		for (tok = strtok_r(line, " \n", &save); tok && n < 16;
+		     tok = strtok_r(NULL, " \n", &save)) {
+			if (sep < 0 && !strcmp(tok, "-"))
+				sep = n;
+			fld[n++] = tok;
+		}
+		if (sep < 5 || n < sep + 4)
+			continue;
+		fstype = fld[sep + 1];
+		opts = fld[sep + 3];
+		if (h == LF_V2 ? strcmp(fstype, "cgroup2") :
+		    strcmp(fstype, "cgroup") || !has_option(opts, "memory"))
+			continue;
+		unescape_octal(fld[4]);
+		if (!strcmp(fld[3], "/")) {
+			snprintf(out, size, "%s", fld[4]);
+			found = true;
+			break;
+		}
+		if (!sub)
+			sub = strdup(fld[4]);
+	}
+	free(line);
+	fclose(f);
+	if (!found && sub) {
+		snprintf(out, size, "%s", sub);
+		found = true;
+	}
+	free(sub);
+	if (!found) {
+		lf_err(mi, "no mount of the cgroup hierarchy",
+		       h == LF_V2 ? "cgroup2" : "cgroup v1 memory", ENOENT);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * Lexically normalise a hierarchy-relative path into "/" or "/a/b":
+ * empty and "." components go, ".." goes up but never above the root.
+ */
+static int normalize(const char *in, char *out, size_t size)
+{
+	char *copy = strdup(in), *save = NULL, *tok;
+	size_t len = 0;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	out[0] = '\0';
+	for (tok = strtok_r(copy, "/", &save); tok;
+	     tok = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(tok, "."))
+			continue;
+		if (!strcmp(tok, "..")) {
+			char *slash = strrchr(out, '/');
+
+			if (!slash) {
+				ret = -EINVAL;
+				break;
+			}
+			*slash = '\0';
+			len = slash - out;
+			continue;
+		}
+		if (len + 1 + strlen(tok) + 1 > size) {
+			ret = -ENAMETOOLONG;
+			break;
+		}
+		len += sprintf(out + len, "/%s", tok);
+	}
+	free(copy);
+	if (!ret && !len)
+		snprintf(out, size, "/");
+	return ret;
+}
+
+static int join(const char *mnt, const char *rel, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s%s", mnt, strcmp(rel, "/") ? rel : "");
+
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	if (!out[0])
+		snprintf(out, size, "/");
+	return 0;
+}
+
+static int mount_of_module(char *mnt, size_t size)
+{
+	enum lf_hierarchy h;
+	int ret = lf_hierarchy(&h);
+
+	return ret < 0 ? ret : lf_mount_point(h, mnt, size);
+}
+
+static uint64_t walk_id;
+static char walk_found[LF_PATH_MAX];
+
+static int walk_cb(const char *path, const struct stat *st, int type,
+		   struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_D && st->st_ino == walk_id) {
+		snprintf(walk_found, sizeof(walk_found), "%s",
+			 lf_logical_path(path));
+		return 1;
+	}
+	return 0;
+}
+
+bool lf_is_tracked(uint64_t id)
+{
+	char path[LF_PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), LF_CGROUPS "/%llu",
+		 (unsigned long long)id);
+	return !lf_stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+void lf_cgroup_attr(uint64_t id, const char *name, char *out, size_t size)
+{
+	char path[LF_PATH_MAX];
+
+	snprintf(path, sizeof(path), LF_CGROUPS "/%llu/%s",
+		 (unsigned long long)id, name);
+	if (lf_read_attr(path, out, size) < 0)
+		out[0] = '\0';
+}
+
+/* Find the directory of a cgroup id: the module's path file, else a walk. */
+int lf_id_to_dir(uint64_t id, struct lf_cgroup *cg)
+{
+	char mnt[LF_PATH_MAX], real[LF_PATH_MAX], rel[LF_PATH_MAX];
+	size_t mlen;
+	struct stat st;
+	int ret;
+
+	cg->id = id;
+	cg->have_dir = false;
+	ret = mount_of_module(mnt, sizeof(mnt));
+	if (ret < 0)
+		return ret;
+	lf_cgroup_attr(id, "path", rel, sizeof(rel));
+	if (rel[0] == '/' && !join(mnt, rel, cg->abs, sizeof(cg->abs))) {
+		if (!lf_stat(cg->abs, &st) && st.st_ino == id) {
+			snprintf(cg->rel, sizeof(cg->rel), "%s", rel);
+			cg->have_dir = true;
+			return 0;
+		}
+	}
+	ret = lf_real_path(mnt, real, sizeof(real));
+	if (ret < 0)
+		return ret;
+	walk_id = id;
+	walk_found[0] = '\0';
+	if (nftw(real, walk_cb, 32, FTW_PHYS | FTW_MOUNT) != 1)
+		return -ENOENT;
+	snprintf(cg->abs, sizeof(cg->abs), "%s", walk_found);
+	mlen = strlen(mnt);
+	while (mlen > 1 && mnt[mlen - 1] == '/')
+		mlen--;
+	snprintf(cg->rel, sizeof(cg->rel), "%s",
+		 walk_found[mlen] ? walk_found + mlen : "/");
+	cg->have_dir = true;
+	return 0;
+}
+
+/*
+ * Resolve a CGROUP argument: a decimal id, an absolute path under the
+ * hierarchy's mount point, or a path relative to the hierarchy root (with
+ * or without a leading slash). A path must name an existing directory; an
+ * id is taken as it is (the module checks it), have_dir says whether its
+ * directory was found.
+ */
+int lf_resolve(const char *arg, struct lf_cgroup *cg, bool report)
+{
+	char mnt[LF_PATH_MAX];
+	const char *rel = arg;
+	size_t mlen;
+	struct stat st;
+	uint64_t id;
+	int ret;
+
+	memset(cg, 0, sizeof(*cg));
+	if (!*arg) {
+		if (report)
+			lf_err(NULL, "empty cgroup", arg, EINVAL);
+		return -EINVAL;
+	}
+	if (!lf_parse_u64(arg, &id)) {
+		ret = lf_id_to_dir(id, cg);
+		if (ret == -ENOENT)
+			ret = 0;
+		return ret;
+	}
+	ret = mount_of_module(mnt, sizeof(mnt));
+	if (ret < 0)
+		return ret;
+	mlen = strlen(mnt);
+	while (mlen > 1 && mnt[mlen - 1] == '/')
+		mnt[--mlen] = '\0';
+	if (!strncmp(arg, mnt, mlen) && (arg[mlen] == '/' || !arg[mlen]))
+		rel = arg + mlen;
+	ret = normalize(rel, cg->rel, sizeof(cg->rel));
+	if (ret < 0) {
+		if (report)
+			lf_err(NULL, "invalid cgroup path", arg, ret);
+		return ret;
+	}
+	ret = join(mnt, cg->rel, cg->abs, sizeof(cg->abs));
+	if (!ret)
+		ret = lf_stat(cg->abs, &st);
+	if (!ret && !S_ISDIR(st.st_mode))
+		ret = -ENOTDIR;
+	if (ret < 0) {
+		if (report)
+			lf_err(cg->abs, "no such cgroup", arg, ret);
+		return ret;
+	}
+	cg->id = st.st_ino;
+	cg->have_dir = true;
+	return 0;
+}
+
+/* Make sure the module tracks @id; EEXIST (auto-created) is success. */
+int lf_track(uint64_t id, bool *added)
+{
+	char val[32];
+	int ret;
+
+	*added = false;
+	if (lf_is_tracked(id))
+		return 0;
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)id);
+	ret = lf_write_attr(LF_CGROUPS "/add", val);
+	if (ret == -EEXIST)
+		return 0;
+	if (ret < 0) {
+		lf_err(LF_CGROUPS "/add", "write failed", val, ret);
+		return ret;
+	}
+	*added = true;
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct lf_entry *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	if (c)
+		return c;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * Read one tracked cgroup. A directory that disappears while it is read
+ * (its cgroup was removed) is skipped without a word (-ENOENT).
+ */
+static int read_entry(uint64_t id, struct lf_entry *e)
+{
+	static const char * const names[] = {
+		"path", "mode", "effective_mode", "free_bytes",
+		"rewritten_bytes",
+	};
+	char path[LF_PATH_MAX], buf[LF_PATH_MAX];
+	size_t i;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), LF_CGROUPS "/%llu/%s",
+			 (unsigned long long)id, names[i]);
+		ret = lf_read_attr(path, buf, sizeof(buf));
+		if (ret == -ENOENT)
+			return ret;
+		if (ret < 0) {
+			lf_err(path, "read failed", NULL, ret);
+			return ret;
+		}
+		switch (i) {
+		case 0:
+			snprintf(e->path, sizeof(e->path), "%s", buf);
+			break;
+		case 1:
+		case 2:
+			*(i == 1 ? &e->mode : &e->effective) =
+				lf_mode_parse(buf);
+			if (lf_mode_parse(buf) == LF_MODE_INVALID) {
+				lf_err(path, "unknown mode", buf, EINVAL);
+				return -EINVAL;
+			}
+			break;
+		default:
+			ret = lf_parse_u64(buf, i == 3 ? &e->freed :
+					   &e->rewritten);
+			if (ret < 0) {
+				lf_err(path, "not a number", buf, ret);
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+int lf_read_entries(struct lf_entry **entries, size_t *n, int *failed)
+{
+	struct lf_entry *arr = NULL, *tmp;
+	char real[LF_PATH_MAX];
+	size_t cnt = 0, cap = 0;
+	struct dirent *de;
+	uint64_t id;
+	DIR *dir;
+	int ret;
+
+	*failed = 0;
+	ret = lf_real_path(LF_CGROUPS, real, sizeof(real));
+	dir = ret < 0 ? NULL : opendir(real);
+	if (!dir) {
+		ret = ret < 0 ? ret : -errno;
+		lf_err(LF_CGROUPS, "read failed", NULL, ret);
+		return ret;
+	}
+	while ((de = readdir(dir))) {
+		if (lf_parse_u64(de->d_name, &id))
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			tmp = realloc(arr, cap * sizeof(*arr));
+			if (!tmp) {
+				closedir(dir);
+				free(arr);
+				lf_err(LF_CGROUPS, "read failed", NULL, ENOMEM);
+				return -ENOMEM;
+			}
+			arr = tmp;
+		}
+		ret = read_entry(id, &arr[cnt]);
+		if (!ret)
+			cnt++;
+		else if (ret != -ENOENT)
+			(*failed)++;
+	}
+	closedir(dir);
+	if (cnt)
+		qsort(arr, cnt, sizeof(*arr), entry_cmp);
+	*entries = arr;
+	*n = cnt;
+	return 0;
+}

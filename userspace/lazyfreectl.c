@@ -1,0 +1,737 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lazyfreectl - control lazyfree, per-cgroup MADV_FREE policy
+ *
+ * Operators name cgroups by path; the module's sysfs ABI
+ * (/sys/kernel/lazyfree, Documentation/ABI/testing/sysfs-kernel-lazyfree)
+ * names them by id. This tool translates, shows tables through
+ * libsmartcols as util-linux's zramctl does, and adds declarative apply,
+ * Prometheus metrics and an on-demand reclaim.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <libsmartcols.h>
+
+#include "lazyfreectl.h"
+
+#ifndef LAZYFREECTL_VERSION
+#define LAZYFREECTL_VERSION "unknown"
+#endif
+
+struct opts {
+	const char *columns;
+	bool json;
+	bool raw;
+	bool noheadings;
+	bool bytes;
+	bool prune;
+};
+
+/* list columns */
+enum {
+	COL_PATH,
+	COL_ID,
+	COL_MODE,
+	COL_EFFECTIVE,
+	COL_FREED,
+	COL_REWRITTEN,
+	COL_LAZYFREE,
+	NCOLS,
+};
+
+struct colinfo {
+	const char *name;
+	double whint;
+	int flags;
+	bool size;
+	const char *help;
+};
+
+static const struct colinfo infos[NCOLS] = {
+	[COL_PATH] = { "PATH", 0.5, 0, false,
+		"cgroup path inside the hierarchy" },
+	[COL_ID] = { "ID", 5, SCOLS_FL_RIGHT, false,
+		"cgroup id (inode number of its directory)" },
+	[COL_MODE] = { "MODE", 8, 0, false,
+		"mode set for the cgroup: free, dontneed or inherit" },
+	[COL_EFFECTIVE] = { "EFFECTIVE", 8, 0, false,
+		"mode in force after inheritance: free or dontneed" },
+	[COL_FREED] = { "FREED", 5, SCOLS_FL_RIGHT, true,
+		"bytes advised MADV_FREE by the cgroup's processes" },
+	[COL_REWRITTEN] = { "REWRITTEN", 5, SCOLS_FL_RIGHT, true,
+		"of those, bytes dropped at once (dontneed)" },
+	[COL_LAZYFREE] = { "LAZYFREE", 5, SCOLS_FL_RIGHT, true,
+		"memory lazily freed right now (smaps_rollup; slow)" },
+};
+
+static int columns[NCOLS * 2];
+static size_t ncolumns;
+
+static int column_name_to_id(const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < NCOLS; i++)
+		if (!strncasecmp(name, infos[i].name, len) &&
+		    !infos[i].name[len])
+			return i;
+	lf_errmsg(NULL, "unknown column", strndupa(name, len),
+		  "see --help for the list");
+	return -1;
+}
+
+/* "-o A,B" replaces the default columns, "-o +A,B" adds to them */
+static int parse_columns(const char *list)
+{
+	const char *p = list;
+
+	if (*p == '+')
+		p++;
+	else
+		ncolumns = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		int id;
+
+		if (!len || ncolumns >= sizeof(columns) / sizeof(columns[0])) {
+			lf_errmsg(NULL, "bad column list", list,
+				  strerror(EINVAL));
+			return -EINVAL;
+		}
+		id = column_name_to_id(p, len);
+		if (id < 0)
+			return -EINVAL;
+		columns[ncolumns++] = id;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static void fmt_size(const struct opts *o, uint64_t v, char *buf, size_t size)
+{
+	if (o->bytes)
+		snprintf(buf, size, "%llu", (unsigned long long)v);
+	else
+		lf_size_human(v, buf, size);
+}
+
+static struct libscols_table *new_table(const struct opts *o, const char *name)
+{
+	struct libscols_table *tb = scols_new_table();
+
+	if (!tb) {
+		lf_err(NULL, "cannot create table", NULL, ENOMEM);
+		return NULL;
+	}
+	scols_table_enable_json(tb, o->json);
+	scols_table_enable_raw(tb, o->raw);
+	scols_table_enable_noheadings(tb, o->noheadings);
+	scols_table_set_name(tb, name);
+	return tb;
+}
+
+static int set_cell(struct libscols_line *ln, size_t col, const char *data)
+{
+	if (scols_line_set_data(ln, col, data)) {
+		lf_err(NULL, "cannot set table cell", data, ENOMEM);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* LazyFree of the cgroup's own processes: sum over cgroup.procs */
+static int lazyfree_of(const char *mnt, const struct lf_entry *e,
+		       uint64_t *sum)
+{
+	char dir[LF_PATH_MAX], path[LF_PATH_MAX + 32], line[256];
+	unsigned long long kb;
+	struct stat st;
+	FILE *procs, *f;
+	long pid;
+	int fd, ret;
+
+	*sum = 0;
+	snprintf(dir, sizeof(dir), "%s%s", mnt,
+		 strcmp(e->path, "/") ? e->path : "");
+	ret = lf_stat(dir, &st);
+	if (ret < 0 || st.st_ino != e->id)
+		return -ENOENT;		/* removed: no processes left */
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = lf_open(path, 0);
+	if (fd < 0 || !(procs = fdopen(fd, "r"))) {
+		ret = -errno;
+		lf_err(path, "read failed", NULL, ret);
+		return ret;
+	}
+	while (fscanf(procs, "%ld", &pid) == 1) {
+		snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
+		fd = lf_open(path, 0);
+		if (fd < 0 && (errno == ENOENT || errno == ESRCH))
+			continue;	/* exited meanwhile */
+		if (fd < 0 || !(f = fdopen(fd, "r"))) {
+			ret = -errno;
+			lf_err(path, "read failed", NULL, ret);
+			break;
+		}
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "LazyFree: %llu kB", &kb) == 1)
+				*sum += kb * 1024;
+		fclose(f);
+	}
+	fclose(procs);
+	return ret;
+}
+
+static int cmd_list(int argc, char **argv, struct opts *o)
+{
+	struct libscols_table *tb;
+	struct lf_entry *e = NULL;
+	char mnt[LF_PATH_MAX] = "", buf[64];
+	bool want_lazyfree = false;
+	size_t n, i, c;
+	int failed = 0, ret;
+
+	(void)argv;
+	if (argc) {
+		lf_errmsg("list", "unexpected argument", argv[0],
+			  strerror(EINVAL));
+		return 1;
+	}
+	for (c = 0; c < ncolumns; c++)
+		want_lazyfree |= columns[c] == COL_LAZYFREE;
+	if (want_lazyfree) {
+		enum lf_hierarchy h;
+
+		if (lf_hierarchy(&h) || lf_mount_point(h, mnt, sizeof(mnt)))
+			return 1;
+	}
+	if (lf_read_entries(&e, &n, &failed))
+		return 1;
+	tb = new_table(o, "cgroups");
+	if (!tb)
+		goto fail;
+	for (c = 0; c < ncolumns; c++) {
+		const struct colinfo *ci = &infos[columns[c]];
+		struct libscols_column *cl;
+
+		cl = scols_table_new_column(tb, ci->name, ci->whint, ci->flags);
+		if (!cl)
+			goto fail;
+		if (columns[c] == COL_ID || (ci->size && o->bytes))
+			scols_column_set_json_type(cl, SCOLS_JSON_NUMBER);
+	}
+	for (i = 0; i < n; i++) {
+		struct libscols_line *ln = scols_table_new_line(tb, NULL);
+		uint64_t lazy;
+
+		if (!ln)
+			goto fail;
+		for (c = 0; c < ncolumns; c++) {
+			const char *data = buf;
+
+			switch (columns[c]) {
+			case COL_PATH:
+				data = e[i].path;
+				break;
+			case COL_ID:
+				snprintf(buf, sizeof(buf), "%llu",
+					 (unsigned long long)e[i].id);
+				break;
+			case COL_MODE:
+				data = lf_mode_name(e[i].mode);
+				break;
+			case COL_EFFECTIVE:
+				data = lf_mode_name(e[i].effective);
+				break;
+			case COL_FREED:
+				fmt_size(o, e[i].freed, buf, sizeof(buf));
+				break;
+			case COL_REWRITTEN:
+				fmt_size(o, e[i].rewritten, buf, sizeof(buf));
+				break;
+			case COL_LAZYFREE:
+				ret = lazyfree_of(mnt, &e[i], &lazy);
+				if (ret < 0 && ret != -ENOENT)
+					failed++;
+				if (ret < 0)
+					data = NULL;
+				else
+					fmt_size(o, lazy, buf, sizeof(buf));
+				break;
+			}
+			if (data && set_cell(ln, c, data))
+				goto fail;
+		}
+	}
+	scols_print_table(tb);
+	scols_unref_table(tb);
+	free(e);
+	return failed ? 1 : 0;
+fail:
+	scols_unref_table(tb);
+	free(e);
+	return 1;
+}
+
+struct field {
+	const char *label;	/* human output */
+	const char *key;	/* JSON */
+	char value[256];
+	bool number;
+};
+
+static int cmd_status(int argc, char **argv, struct opts *o)
+{
+	enum { F_ENABLED, F_HOOK, F_HIER, F_MOUNT, F_DEFAULT, F_CGROUPS,
+	       F_MAX, F_FREED, F_REWRITTEN, NF };
+	struct field f[NF] = {
+		[F_ENABLED] = { "enabled", "enabled" },
+		[F_HOOK] = { "hook", "hook" },
+		[F_HIER] = { "hierarchy", "hierarchy" },
+		[F_MOUNT] = { "mount", "mount" },
+		[F_DEFAULT] = { "default mode", "default_mode" },
+		[F_CGROUPS] = { "cgroups", "cgroups", "", true },
+		[F_MAX] = { "max cgroups", "max_cgroups", "", true },
+		[F_FREED] = { "freed", "freed", "", false },
+		[F_REWRITTEN] = { "rewritten", "rewritten", "", false },
+	};
+	struct libscols_table *tb;
+	struct libscols_line *ln = NULL;
+	struct lf_entry *e;
+	enum lf_hierarchy h;
+	char buf[LF_ATTR_MAX], *p, *save = NULL;
+	uint64_t v;
+	size_t n, i;
+	int failed = 0, ret;
+
+	if (argc) {
+		lf_errmsg("status", "unexpected argument", argv[0],
+			  strerror(EINVAL));
+		return 1;
+	}
+	ret = lf_read_attr(LF_SYSFS "/enabled", buf, sizeof(buf));
+	if (ret < 0)
+		goto read_fail;
+	snprintf(f[F_ENABLED].value, sizeof(f[0].value), "%s",
+		 strcmp(buf, "0") ? "yes" : "no");
+	ret = lf_read_attr(LF_SYSFS "/hook", buf, sizeof(buf));
+	if (ret < 0)
+		goto read_fail;
+	/* "<function> <mechanism>" per line -> "function (mechanism), ..." */
+	for (p = strtok_r(buf, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(p, ' ');
+		size_t len = strlen(f[F_HOOK].value);
+
+		if (sp)
+			*sp++ = '\0';
+		snprintf(f[F_HOOK].value + len, sizeof(f[0].value) - len,
+			 sp ? "%s%s (%s)" : "%s%s", len ? ", " : "", p, sp);
+	}
+	if (lf_hierarchy(&h))
+		return 1;
+	snprintf(f[F_HIER].value, sizeof(f[0].value), "%s",
+		 h == LF_V2 ? "v2" : "v1");
+	if (lf_mount_point(h, f[F_MOUNT].value, sizeof(f[0].value)))
+		failed++;
+	ret = lf_read_attr(LF_SYSFS "/default_mode", f[F_DEFAULT].value,
+			   sizeof(f[0].value));
+	if (ret < 0)
+		goto read_fail;
+	if (lf_read_entries(&e, &n, &failed))
+		return 1;
+	free(e);
+	snprintf(f[F_CGROUPS].value, sizeof(f[0].value), "%zu", n);
+	if (lf_read_u64(LF_PARAMS "/max_cgroups", &v) == 0)
+		snprintf(f[F_MAX].value, sizeof(f[0].value), "%llu",
+			 (unsigned long long)v);
+	ret = lf_read_u64(LF_SYSFS "/free_bytes", &v);
+	if (ret < 0)
+		goto read_fail;
+	fmt_size(o, v, f[F_FREED].value, sizeof(f[0].value));
+	ret = lf_read_u64(LF_SYSFS "/rewritten_bytes", &v);
+	if (ret < 0)
+		goto read_fail;
+	fmt_size(o, v, f[F_REWRITTEN].value, sizeof(f[0].value));
+	f[F_FREED].number = f[F_REWRITTEN].number = o->bytes;
+
+	tb = new_table(o, "lazyfree");
+	if (!tb)
+		return 1;
+	if (o->json) {
+		/* one object: {"lazyfree": [{"enabled": "yes", ...}]} */
+		ln = scols_table_new_line(tb, NULL);
+		for (i = 0; ln && i < NF; i++) {
+			struct libscols_column *cl;
+
+			cl = scols_table_new_column(tb, f[i].key, 0, 0);
+			if (!cl)
+				goto fail;
+			if (f[i].number)
+				scols_column_set_json_type(cl,
+							   SCOLS_JSON_NUMBER);
+			if (f[i].value[0] && set_cell(ln, i, f[i].value))
+				goto fail;
+		}
+	} else {
+		/* "field: value" pairs, like lscpu */
+		scols_table_enable_noheadings(tb, 1);
+		if (!scols_table_new_column(tb, "FIELD", 0, 0) ||
+		    !scols_table_new_column(tb, "VALUE", 0, 0))
+			goto fail;
+		for (i = 0; i < NF; i++) {
+			snprintf(buf, sizeof(buf), "%s:", f[i].label);
+			ln = scols_table_new_line(tb, NULL);
+			if (!ln || set_cell(ln, 0, buf) ||
+			    set_cell(ln, 1, f[i].value[0] ? f[i].value : "-"))
+				goto fail;
+		}
+	}
+	if (!ln)
+		goto fail;
+	scols_print_table(tb);
+	scols_unref_table(tb);
+	return failed ? 1 : 0;
+fail:
+	scols_unref_table(tb);
+	return 1;
+read_fail:
+	lf_err(LF_SYSFS, "read failed", NULL, ret);
+	return 1;
+}
+
+static int cmd_set(int argc, char **argv, struct opts *o)
+{
+	struct lf_cgroup cg;
+	char path[LF_PATH_MAX];
+	enum lf_mode mode;
+	bool added;
+	int ret;
+
+	(void)o;
+	if (argc != 2) {
+		lf_errmsg("set", "expected CGROUP MODE", NULL,
+			  strerror(EINVAL));
+		return 1;
+	}
+	mode = lf_mode_parse(argv[1]);
+	if (mode == LF_MODE_INVALID) {
+		lf_errmsg("set", "unknown mode", argv[1],
+			  "expected free, dontneed or inherit");
+		return 1;
+	}
+	if (lf_resolve(argv[0], &cg, true))
+		return 1;
+	if (lf_track(cg.id, &added))
+		return 1;
+	snprintf(path, sizeof(path), LF_CGROUPS "/%llu/mode",
+		 (unsigned long long)cg.id);
+	ret = lf_write_attr(path, argv[1]);
+	if (ret < 0) {
+		lf_err(path, "write failed", argv[1], ret);
+		if (added) {
+			snprintf(path, sizeof(path), "%llu",
+				 (unsigned long long)cg.id);
+			lf_write_attr(LF_CGROUPS "/remove", path);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_default(int argc, char **argv, struct opts *o)
+{
+	enum lf_mode mode;
+	int ret;
+
+	(void)o;
+	if (argc != 1) {
+		lf_errmsg("default", "expected MODE", NULL, strerror(EINVAL));
+		return 1;
+	}
+	mode = lf_mode_parse(argv[0]);
+	if (mode != LF_MODE_FREE && mode != LF_MODE_DONTNEED) {
+		lf_errmsg("default", "unknown mode", argv[0],
+			  "expected free or dontneed");
+		return 1;
+	}
+	ret = lf_write_attr(LF_SYSFS "/default_mode", argv[0]);
+	if (ret < 0) {
+		lf_err(LF_SYSFS "/default_mode", "write failed", argv[0], ret);
+		return 1;
+	}
+	return 0;
+}
+
+static int write_enabled(int argc, char **argv, const char *val)
+{
+	int ret;
+
+	if (argc) {
+		lf_errmsg(NULL, "unexpected argument", argv[0],
+			  strerror(EINVAL));
+		return 1;
+	}
+	ret = lf_write_attr(LF_SYSFS "/enabled", val);
+	if (ret < 0) {
+		lf_err(LF_SYSFS "/enabled", "write failed", val, ret);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_enable(int argc, char **argv, struct opts *o)
+{
+	(void)o;
+	return write_enabled(argc, argv, "1");
+}
+
+static int cmd_disable(int argc, char **argv, struct opts *o)
+{
+	(void)o;
+	return write_enabled(argc, argv, "0");
+}
+
+static int cmd_apply(int argc, char **argv, struct opts *o)
+{
+	if (argc != 1) {
+		lf_errmsg("apply", "expected FILE", NULL, strerror(EINVAL));
+		return 1;
+	}
+	return lf_cmd_apply_file(argv[0], o->prune) ? 1 : 0;
+}
+
+static int cmd_metrics(int argc, char **argv, struct opts *o)
+{
+	(void)o;
+	if (argc) {
+		lf_errmsg("metrics", "unexpected argument", argv[0],
+			  strerror(EINVAL));
+		return 1;
+	}
+	return lf_cmd_metrics_print() ? 1 : 0;
+}
+
+/*
+ * Ask the kernel to reclaim the cgroup's memory.current, again while that
+ * keeps falling: memory.reclaim (5.19+) answers EAGAIN once it could not
+ * reclaim the whole amount, after having dropped what it could. Without
+ * swap what goes is what lazily freed pages and page cache held.
+ */
+static int cmd_reclaim(int argc, char **argv, struct opts *o)
+{
+	char cur_path[LF_PATH_MAX + 32], rec_path[LF_PATH_MAX + 32];
+	char val[32], before_s[32], after_s[32], fell_s[32];
+	uint64_t before, cur, now;
+	struct lf_cgroup cg;
+	enum lf_hierarchy h;
+	struct stat st;
+	int i, ret;
+
+	if (argc != 1) {
+		lf_errmsg("reclaim", "expected CGROUP", NULL,
+			  strerror(EINVAL));
+		return 1;
+	}
+	if (lf_resolve(argv[0], &cg, true))
+		return 1;
+	if (!cg.have_dir) {
+		lf_err(NULL, "no such cgroup", argv[0], ENOENT);
+		return 1;
+	}
+	if (lf_hierarchy(&h))
+		return 1;
+	snprintf(rec_path, sizeof(rec_path), "%s/memory.reclaim", cg.abs);
+	snprintf(cur_path, sizeof(cur_path), "%s/memory.current", cg.abs);
+	if (h == LF_V1) {
+		lf_errmsg(cg.abs, "reclaim needs cgroup v2 memory.reclaim",
+			  "v1", strerror(EOPNOTSUPP));
+		return 1;
+	}
+	ret = lf_stat(rec_path, &st);
+	if (ret < 0) {
+		lf_err(rec_path, ret == -ENOENT ?
+		       "not available (kernel before 5.19, root cgroup, or memory controller off for this cgroup)" :
+		       "not available", NULL, ret);
+		return 1;
+	}
+	ret = lf_read_u64(cur_path, &before);
+	if (ret < 0) {
+		lf_err(cur_path, "read failed", NULL, ret);
+		return 1;
+	}
+	cur = before;
+	for (i = 0; i < 16 && cur; i++) {
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)cur);
+		ret = lf_write_attr(rec_path, val);
+		if (ret < 0 && ret != -EAGAIN) {
+			lf_err(rec_path, "write failed", val, ret);
+			return 1;
+		}
+		if (lf_read_u64(cur_path, &now) < 0)
+			break;
+		if (now >= cur || ret == -EAGAIN) {
+			cur = now < cur ? now : cur;
+			break;
+		}
+		cur = now;
+	}
+	fmt_size(o, before, before_s, sizeof(before_s));
+	fmt_size(o, cur, after_s, sizeof(after_s));
+	fmt_size(o, before > cur ? before - cur : 0, fell_s, sizeof(fell_s));
+	printf("%s: memory.current fell by %s (%s -> %s)\n", cg.rel, fell_s,
+	       before_s, after_s);
+	return 0;
+}
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct opts *o);
+	bool needs_root;
+	const char *args;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "status", cmd_status, false, "",
+	  "module state and node-wide counters (default)" },
+	{ "list", cmd_list, false, "", "one row per tracked cgroup" },
+	{ "set", cmd_set, true, "CGROUP MODE",
+	  "set a cgroup's mode: free, dontneed or inherit" },
+	{ "default", cmd_default, true, "MODE",
+	  "mode where none is set: free or dontneed" },
+	{ "enable", cmd_enable, true, "", "turn the hooks on" },
+	{ "disable", cmd_disable, true, "", "turn the hooks off" },
+	{ "apply", cmd_apply, true, "FILE",
+	  "apply a file of 'CGROUP MODE' and 'default MODE' lines" },
+	{ "metrics", cmd_metrics, false, "",
+	  "Prometheus text for node_exporter's textfile collector" },
+	{ "reclaim", cmd_reclaim, true, "CGROUP",
+	  "reclaim the cgroup's lazily freed memory now (cgroup v2)" },
+};
+
+static void usage(void)
+{
+	size_t i;
+
+	printf("Usage:\n %s [options] [command [arguments]]\n\n",
+	       lf_progname);
+	printf("Control lazyfree, the per-cgroup MADV_FREE policy module.\n\n");
+	printf("Commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char head[64];
+
+		snprintf(head, sizeof(head), "%s %s", commands[i].name,
+			 commands[i].args);
+		printf(" %-20s %s\n", head, commands[i].help);
+	}
+	printf("\nCGROUP is a path under the cgroup mount, a path inside the hierarchy\n"
+	       "(relative or starting with /), or a numeric cgroup id.\n");
+	printf("\nOptions:\n"
+	       " -o, --output <list>  columns for list (+list adds to the default)\n"
+	       " -J, --json           JSON output (status, list)\n"
+	       " -r, --raw            raw output\n"
+	       " -n, --noheadings     don't print headings\n"
+	       " -b, --bytes          sizes in bytes rather than human-readable\n"
+	       "     --prune          apply: reset tracked cgroups not in FILE to inherit\n"
+	       " -h, --help           display this help\n"
+	       " -V, --version        display version\n");
+	printf("\nAvailable list columns:\n");
+	for (i = 0; i < NCOLS; i++)
+		printf(" %10s  %s\n", infos[i].name, infos[i].help);
+	printf("\nFor more details see lazyfreectl(8).\n");
+}
+
+static void errtryhelp(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n",
+		lf_progname);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "bytes", no_argument, NULL, 'b' },
+		{ "prune", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { 0 };
+	const struct command *cmd = &commands[0];
+	const char *name;
+	size_t i;
+	int c;
+
+	lf_root_init();
+	for (i = 0; i < COL_LAZYFREE; i++)
+		columns[ncolumns++] = i;
+	while ((c = getopt_long(argc, argv, "o:JrnbhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o.columns = optarg;
+			break;
+		case 'J':
+			o.json = true;
+			break;
+		case 'r':
+			o.raw = true;
+			break;
+		case 'n':
+			o.noheadings = true;
+			break;
+		case 'b':
+			o.bytes = true;
+			break;
+		case 'P':
+			o.prune = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		case 'V':
+			printf("%s %s\n", lf_progname, LAZYFREECTL_VERSION);
+			return 0;
+		default:
+			errtryhelp();
+			return 1;
+		}
+	}
+	if (o.columns && parse_columns(o.columns))
+		return 1;
+	if (optind < argc) {
+		name = argv[optind++];
+		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(name, commands[i].name))
+				break;
+		if (i == sizeof(commands) / sizeof(commands[0])) {
+			lf_errmsg(NULL, "unknown command", name,
+				  strerror(EINVAL));
+			errtryhelp();
+			return 1;
+		}
+		cmd = &commands[i];
+	}
+	if (cmd->needs_root && geteuid() != 0 && !lf_root_overridden()) {
+		lf_errmsg(cmd->name, "must be run as root", NULL,
+			  strerror(EPERM));
+		return 1;
+	}
+	if (lf_module_check())
+		return 1;
+	return cmd->fn(argc - optind, argv + optind, &o);
+}
