@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hook.c - the two ways of getting into the strategy's function, behind one
+ * switch.
+ *
+ * ftrace: the module's own ftrace_ops on the function, with an
+ *   argument-only trampoline and FTRACE_OPS_FL_IPMODIFY, as livepatch does.
+ *   The cheapest dispatch; refused where a livepatch (or another IPMODIFY
+ *   user) owns the function or where it is no ftrace site.
+ * kprobe: a kprobe whose pre-handler moves the instruction pointer.  Works
+ *   wherever CONFIG_KPROBES does; costs a full register save.  No
+ *   post_handler, so it never takes IPMODIFY and coexists with livepatch.
+ *
+ * Either way the strategy's replacement runs instead of the function, with
+ * its arguments and return address, in the caller's context (it may
+ * sleep).  Tasks inside it are counted so that unload can wait for them.
+ */
+
+#include <linux/delay.h>
+#include <linux/ftrace.h>
+#include <linux/kprobes.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/ptrace.h>
+#include <linux/sysfs.h>
+
+#include "lazyfree.h"
+
+const char * const lf_mech_names[LF_NR_MECHS] = {
+	[LF_MECH_AUTO]		= "auto",
+	[LF_MECH_FTRACE]	= "ftrace",
+	[LF_MECH_KPROBE]	= "kprobe",
+};
+
+static DEFINE_MUTEX(lf_hook_lock);
+static const struct lf_strategy *lf_strategy;
+static enum lf_mechanism lf_requested;
+static enum lf_mechanism lf_mech;	/* last registered; never AUTO */
+static bool lf_enabled;
+
+/* Tasks between a redirect and the end of the replacement. */
+static DEFINE_PER_CPU(long, lf_inside);
+
+void lf_hook_enter(void)
+{
+	this_cpu_inc(lf_inside);
+}
+
+void lf_hook_leave(void)
+{
+	this_cpu_dec(lf_inside);
+}
+
+/*
+ * Only leaves are counted once the hook is unregistered, so every per-cpu
+ * value only falls while we add them up: a zero sum is a true zero.
+ */
+static long lf_hook_inside(void)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu(lf_inside, cpu));
+	return sum;
+}
+
+/* ftrace */
+
+static void notrace lf_ftrace_handler(unsigned long ip,
+				      unsigned long parent_ip,
+				      struct ftrace_ops *ops,
+				      struct ftrace_regs *fregs)
+{
+	unsigned long to = lf_redirect(lf_fregs_regs(fregs));
+
+	if (to) {
+		lf_hook_enter();
+		lf_fregs_set_ip(fregs, to);
+	}
+}
+
+static struct ftrace_ops lf_ftrace_ops = {
+	.func	= lf_ftrace_handler,
+	.flags	= FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_RECURSION,
+};
+
+static int lf_ftrace_register(void)
+{
+	char name[KSYM_NAME_LEN];
+	int err;
+
+	if (!LF_HAVE_FTRACE_ARGS)
+		return -EOPNOTSUPP;
+	/* ftrace_set_filter() parses its buffer in place */
+	strscpy(name, lf_strategy->symbol, sizeof(name));
+	err = ftrace_set_filter(&lf_ftrace_ops, name, strlen(name), 1);
+	if (err)
+		return err;
+	err = register_ftrace_function(&lf_ftrace_ops);
+	if (err)
+		ftrace_free_filter(&lf_ftrace_ops);
+	return err;
+}
+
+static void lf_ftrace_unregister(void)
+{
+	unregister_ftrace_function(&lf_ftrace_ops);
+	ftrace_free_filter(&lf_ftrace_ops);
+}
+
+/* kprobe */
+
+static int lf_kprobe_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	unsigned long to = lf_redirect(regs);
+
+	if (!to)
+		return 0;
+	lf_hook_enter();
+	instruction_pointer_set(regs, to);
+	return 1;	/* ip changed: no single-step */
+}
+NOKPROBE_SYMBOL(lf_kprobe_pre);
+
+static struct kprobe lf_kprobe;
+
+static int lf_kprobe_register(void)
+{
+	memset(&lf_kprobe, 0, sizeof(lf_kprobe));
+	lf_kprobe.symbol_name = lf_strategy->symbol;
+	lf_kprobe.pre_handler = lf_kprobe_pre;
+	return register_kprobe(&lf_kprobe);
+}
+
+static void lf_kprobe_unregister(void)
+{
+	unregister_kprobe(&lf_kprobe);
+}
+
+/* The switch */
+
+static int lf_register(enum lf_mechanism mech)
+{
+	return mech == LF_MECH_FTRACE ? lf_ftrace_register() :
+					lf_kprobe_register();
+}
+
+/* Caller holds lf_hook_lock. */
+static int lf_hook_register(void)
+{
+	int err;
+
+	if (lf_requested != LF_MECH_AUTO) {
+		err = lf_register(lf_requested);
+		if (!err)
+			lf_mech = lf_requested;
+		return err;
+	}
+
+	err = lf_register(LF_MECH_FTRACE);
+	if (!err) {
+		lf_mech = LF_MECH_FTRACE;
+		return 0;
+	}
+	pr_info("ftrace hook on %s refused (%d), using a kprobe\n",
+		lf_strategy->symbol, err);
+	err = lf_register(LF_MECH_KPROBE);
+	if (!err)
+		lf_mech = LF_MECH_KPROBE;
+	return err;
+}
+
+/* Caller holds lf_hook_lock.  Handlers have finished on return. */
+static void lf_hook_unregister(void)
+{
+	if (lf_mech == LF_MECH_FTRACE)
+		lf_ftrace_unregister();
+	else
+		lf_kprobe_unregister();
+}
+
+int lf_hook_set_enabled(bool enable)
+{
+	int err = 0;
+
+	mutex_lock(&lf_hook_lock);
+	if (enable && !lf_enabled) {
+		err = lf_hook_register();
+		if (!err)
+			lf_enabled = true;
+	} else if (!enable && lf_enabled) {
+		lf_hook_unregister();
+		lf_enabled = false;
+	}
+	mutex_unlock(&lf_hook_lock);
+	return err;
+}
+
+bool lf_hook_enabled(void)
+{
+	return READ_ONCE(lf_enabled);
+}
+
+ssize_t lf_hook_show(char *buf)
+{
+	ssize_t len;
+
+	mutex_lock(&lf_hook_lock);
+	len = sysfs_emit(buf, "%s %s\n", lf_strategy->symbol,
+			 lf_mech_names[lf_mech]);
+	mutex_unlock(&lf_hook_lock);
+	return len;
+}
+
+/*
+ * Pick the strategy for this kernel and prove the mechanism by registering
+ * it once, so that a kernel we cannot hook refuses the module at load time
+ * rather than at the first "enabled" write.
+ */
+int lf_hook_init(enum lf_mechanism requested, bool enable)
+{
+	int err;
+
+	lf_strategy = lf_strategy_select();
+	if (!lf_strategy)
+		return -EOPNOTSUPP;
+
+	mutex_lock(&lf_hook_lock);
+	lf_requested = requested;
+	err = lf_hook_register();
+	if (err) {
+		pr_err("cannot hook %s with %s: error %d\n",
+		       lf_strategy->symbol, lf_mech_names[requested], err);
+	} else if (enable) {
+		lf_enabled = true;
+	} else {
+		lf_hook_unregister();
+	}
+	mutex_unlock(&lf_hook_lock);
+	return err;
+}
+
+/*
+ * Unregistering waits for running handlers, not for tasks that a handler
+ * sent into the replacement (it may sleep in the zap).  Wait for those to
+ * leave, then for every task to pass a voluntary schedule, which puts the
+ * last instructions after the count behind them.
+ */
+void lf_hook_exit(void)
+{
+	lf_hook_set_enabled(false);
+	while (lf_hook_inside())
+		msleep(20);
+	synchronize_rcu_tasks();
+}

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * policy.c - tracked cgroups, their modes and counters.
+ *
+ * Readers (the madvise path) look cgroups up by id in an RCU hash table
+ * and count with per-cpu counters: no lock, no allocation.  Writers (sysfs,
+ * the discovery and pruning works) serialise on lf_lock.  A cgroup that
+ * calls MADV_FREE untracked is queued for discovery through a small
+ * lock-free slot array; a work item creates its directory.
+ */
+
+#include <linux/cgroup.h>
+#include <linux/hash.h>
+#include <linux/memcontrol.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/rculist.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "lazyfree.h"
+
+#define LF_PRUNE_INTERVAL	HZ
+#define LF_PENDING_BITS		6
+
+const char * const lf_mode_names[LF_NR_MODES] = {
+	[LF_MODE_INHERIT]	= "inherit",
+	[LF_MODE_FREE]		= "free",
+	[LF_MODE_DONTNEED]	= "dontneed",
+};
+
+static struct hlist_head *lf_table __read_mostly;
+static unsigned int lf_hash_bits __read_mostly;
+static unsigned int lf_max_cgroups __read_mostly;
+static bool lf_v1 __read_mostly;
+static int lf_default = LF_MODE_FREE;
+static struct lf_stats __percpu *lf_node __read_mostly;
+
+static DEFINE_MUTEX(lf_lock);		/* table and list writers */
+static LIST_HEAD(lf_cgroups);
+static atomic_t lf_nr_cgroups = ATOMIC_INIT(0);
+/* tracked cgroups with a mode other than inherit: 0 means no walk needed */
+static atomic_t lf_nr_explicit = ATOMIC_INIT(0);
+
+/* ids of untracked cgroups seen calling MADV_FREE; 0 is a free slot */
+static u64 lf_pending[1 << LF_PENDING_BITS];
+
+static void lf_discover_fn(struct work_struct *work);
+static void lf_prune_fn(struct work_struct *work);
+static DECLARE_WORK(lf_discover_work, lf_discover_fn);
+static DECLARE_DELAYED_WORK(lf_prune_work, lf_prune_fn);
+
+bool lf_hierarchy_v1(void)
+{
+	return lf_v1;
+}
+
+enum lf_mode lf_default_mode(void)
+{
+	return READ_ONCE(lf_default);
+}
+
+void lf_set_default_mode(enum lf_mode mode)
+{
+	WRITE_ONCE(lf_default, mode);
+}
+
+static struct hlist_head *lf_bucket(u64 id)
+{
+	return &lf_table[hash_64(id, lf_hash_bits)];
+}
+
+/* Caller holds rcu_read_lock() or lf_lock. */
+static struct lf_cgroup *lf_lookup(u64 id)
+{
+	struct lf_cgroup *lc;
+
+	hlist_for_each_entry_rcu(lc, lf_bucket(id), hnode,
+				 lockdep_is_held(&lf_lock))
+		if (lc->id == id)
+			return lc;
+	return NULL;
+}
+
+/*
+ * The cgroup an mm is charged to: that of its owner, so that io_uring
+ * workers and kernel threads acting for a process count for the process.
+ * Caller holds rcu_read_lock().
+ */
+static struct cgroup *lf_mm_cgroup(struct mm_struct *mm)
+{
+	struct task_struct *owner = rcu_dereference(mm->owner);
+
+	if (!owner)
+		owner = current;
+	if (lf_v1)
+		return task_css(owner, memory_cgrp_id)->cgroup;
+	return task_dfl_cgroup(owner);
+}
+
+/* Nearest explicit mode from @cgrp up; @lc is @cgrp's entry, if tracked. */
+static enum lf_mode lf_resolve(struct cgroup *cgrp, struct lf_cgroup *lc)
+{
+	for (;;) {
+		if (lc) {
+			int mode = READ_ONCE(lc->mode);
+
+			if (mode != LF_MODE_INHERIT)
+				return mode;
+		}
+		cgrp = cgroup_parent(cgrp);
+		if (!cgrp)
+			return READ_ONCE(lf_default);
+		lc = lf_lookup(cgroup_id(cgrp));
+	}
+}
+
+static void lf_request_discovery(u64 id)
+{
+	u64 *slot = &lf_pending[hash_64(id, LF_PENDING_BITS)];
+
+	/* a busy slot is retried by a later call; plain read first, no bouncing */
+	if (READ_ONCE(*slot) ||
+	    atomic_read(&lf_nr_cgroups) >= lf_max_cgroups)
+		return;
+	if (!cmpxchg(slot, 0, id))
+		queue_work(system_unbound_wq, &lf_discover_work);
+}
+
+/*
+ * The madvise path: @bytes of private anonymous memory of @mm are being
+ * advised MADV_FREE.  Count them and return the mode that applies.
+ */
+enum lf_mode lf_account_free(struct mm_struct *mm, u64 bytes)
+{
+	struct lf_cgroup *lc;
+	struct cgroup *cgrp;
+	enum lf_mode mode;
+
+	rcu_read_lock();
+	cgrp = lf_mm_cgroup(mm);
+	lc = lf_lookup(cgroup_id(cgrp));
+	if (atomic_read(&lf_nr_explicit))
+		mode = lf_resolve(cgrp, lc);
+	else
+		mode = READ_ONCE(lf_default);
+
+	this_cpu_add(lf_node->free_bytes, bytes);
+	if (mode == LF_MODE_DONTNEED)
+		this_cpu_add(lf_node->rewritten_bytes, bytes);
+	if (lc) {
+		this_cpu_add(lc->stats->free_bytes, bytes);
+		if (mode == LF_MODE_DONTNEED)
+			this_cpu_add(lc->stats->rewritten_bytes, bytes);
+	} else {
+		lf_request_discovery(cgroup_id(cgrp));
+	}
+	rcu_read_unlock();
+	return mode;
+}
+
+static void lf_stats_sum(struct lf_stats __percpu *stats, struct lf_stats *sum)
+{
+	int cpu;
+
+	sum->free_bytes = 0;
+	sum->rewritten_bytes = 0;
+	for_each_possible_cpu(cpu) {
+		struct lf_stats *s = per_cpu_ptr(stats, cpu);
+
+		sum->free_bytes += READ_ONCE(s->free_bytes);
+		sum->rewritten_bytes += READ_ONCE(s->rewritten_bytes);
+	}
+}
+
+void lf_node_stats(struct lf_stats *sum)
+{
+	lf_stats_sum(lf_node, sum);
+}
+
+void lf_cgroup_stats(struct lf_cgroup *lc, struct lf_stats *sum)
+{
+	lf_stats_sum(lc->stats, sum);
+}
+
+void lf_cgroup_set_mode(struct lf_cgroup *lc, enum lf_mode mode)
+{
+	int old = xchg(&lc->mode, mode);
+
+	if (old == LF_MODE_INHERIT && mode != LF_MODE_INHERIT)
+		atomic_inc(&lf_nr_explicit);
+	else if (old != LF_MODE_INHERIT && mode == LF_MODE_INHERIT)
+		atomic_dec(&lf_nr_explicit);
+}
+
+enum lf_mode lf_cgroup_effective_mode(struct lf_cgroup *lc)
+{
+	enum lf_mode mode;
+
+	rcu_read_lock();
+	mode = lf_resolve(lc->cgrp, lc);
+	rcu_read_unlock();
+	return mode;
+}
+
+/*
+ * A live cgroup of our hierarchy by id, with a reference.  v2 has an id
+ * index; for a v1 hierarchy walk it (only sysfs and the discovery work
+ * come here).
+ */
+static struct cgroup *lf_cgroup_get(u64 id)
+{
+	struct cgroup_subsys_state *root, *pos;
+	struct cgroup *cgrp = NULL;
+
+	if (!lf_v1) {
+		cgrp = cgroup_get_from_id(id);
+		if (IS_ERR_OR_NULL(cgrp))
+			return NULL;
+		if (css_is_dying(&cgrp->self)) {
+			cgroup_put(cgrp);
+			return NULL;
+		}
+		return cgrp;
+	}
+
+	rcu_read_lock();
+	root = &task_css(&init_task, memory_cgrp_id)->cgroup->self;
+	css_for_each_descendant_pre(pos, root) {
+		if (cgroup_id(pos->cgroup) != id)
+			continue;
+		if (css_tryget_online(pos))
+			cgrp = pos->cgroup;
+		break;
+	}
+	rcu_read_unlock();
+	return cgrp;
+}
+
+/* Last kobject reference gone: sysfs no longer shows @lc. */
+static void lf_cgroup_free_rcu(struct rcu_head *rcu)
+{
+	struct lf_cgroup *lc = container_of(rcu, struct lf_cgroup, rcu);
+
+	free_percpu(lc->stats);
+	kfree(lc);
+}
+
+void lf_cgroup_release(struct lf_cgroup *lc)
+{
+	if (lc->cgrp)
+		cgroup_put(lc->cgrp);
+	/* madvise paths may still hold @lc under rcu_read_lock() */
+	call_rcu(&lc->rcu, lf_cgroup_free_rcu);
+}
+
+int lf_cgroup_add(u64 id)
+{
+	struct lf_cgroup *lc;
+	int err;
+
+	lc = kzalloc(sizeof(*lc), GFP_KERNEL);
+	if (!lc)
+		return -ENOMEM;
+	lc->id = id;
+	lc->mode = LF_MODE_INHERIT;
+	lc->stats = alloc_percpu(struct lf_stats);
+	if (!lc->stats) {
+		kfree(lc);
+		return -ENOMEM;
+	}
+
+	mutex_lock(&lf_lock);
+	if (lf_lookup(id)) {
+		err = -EEXIST;
+		goto err_free;
+	}
+	if (atomic_read(&lf_nr_cgroups) >= lf_max_cgroups) {
+		err = -ENOSPC;
+		goto err_free;
+	}
+	lc->cgrp = lf_cgroup_get(id);
+	if (!lc->cgrp) {
+		err = -ENOENT;
+		goto err_free;
+	}
+	/* on failure the kobject release frees @lc and drops the cgroup */
+	err = lf_sysfs_add_cgroup(lc);
+	if (err)
+		goto out_unlock;
+
+	hlist_add_head_rcu(&lc->hnode, lf_bucket(id));
+	list_add_tail(&lc->lnode, &lf_cgroups);
+	atomic_inc(&lf_nr_cgroups);
+	queue_delayed_work(system_unbound_wq, &lf_prune_work, LF_PRUNE_INTERVAL);
+out_unlock:
+	mutex_unlock(&lf_lock);
+	return err;
+
+err_free:
+	mutex_unlock(&lf_lock);
+	free_percpu(lc->stats);
+	kfree(lc);
+	return err;
+}
+
+/*
+ * Caller holds lf_lock.  Mode stores do not take lf_lock, so removing the
+ * directory here cannot deadlock against them; once kobject_del() has
+ * drained them, lc->mode is final.
+ */
+static void lf_cgroup_unlink(struct lf_cgroup *lc)
+{
+	hlist_del_rcu(&lc->hnode);
+	list_del(&lc->lnode);
+	atomic_dec(&lf_nr_cgroups);
+	kobject_del(&lc->kobj);
+	if (lc->mode != LF_MODE_INHERIT)
+		atomic_dec(&lf_nr_explicit);
+	kobject_put(&lc->kobj);
+}
+
+int lf_cgroup_remove(u64 id)
+{
+	struct lf_cgroup *lc;
+	int err = 0;
+
+	mutex_lock(&lf_lock);
+	lc = lf_lookup(id);
+	if (lc)
+		lf_cgroup_unlink(lc);
+	else
+		err = -ENOENT;
+	mutex_unlock(&lf_lock);
+	return err;
+}
+
+static void lf_discover_fn(struct work_struct *work)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(lf_pending); i++) {
+		u64 id = xchg(&lf_pending[i], 0);
+
+		/* gone already, raced with a writer or full: nothing to do */
+		if (id)
+			lf_cgroup_add(id);
+	}
+}
+
+/* Forget cgroups that were removed; their directories go with them. */
+static void lf_prune_fn(struct work_struct *work)
+{
+	struct lf_cgroup *lc, *tmp;
+
+	mutex_lock(&lf_lock);
+	list_for_each_entry_safe(lc, tmp, &lf_cgroups, lnode)
+		if (css_is_dying(&lc->cgrp->self))
+			lf_cgroup_unlink(lc);
+	if (!list_empty(&lf_cgroups))
+		queue_delayed_work(system_unbound_wq, &lf_prune_work,
+				   LF_PRUNE_INTERVAL);
+	mutex_unlock(&lf_lock);
+}
+
+int lf_policy_init(unsigned int max_cgroups)
+{
+	unsigned int i;
+
+	if (!max_cgroups)
+		return -EINVAL;
+	lf_max_cgroups = max_cgroups;
+	lf_v1 = !cgroup_subsys_on_dfl(memory_cgrp_subsys);
+
+	/* about one entry per bucket when full */
+	lf_hash_bits = ilog2(roundup_pow_of_two(max_cgroups));
+	lf_table = kvmalloc_array(1U << lf_hash_bits, sizeof(*lf_table),
+				  GFP_KERNEL);
+	if (!lf_table)
+		return -ENOMEM;
+	for (i = 0; i < (1U << lf_hash_bits); i++)
+		INIT_HLIST_HEAD(&lf_table[i]);
+
+	lf_node = alloc_percpu(struct lf_stats);
+	if (!lf_node) {
+		kvfree(lf_table);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The hook is gone and drained: nothing queues discovery any more. */
+void lf_policy_exit(void)
+{
+	struct lf_cgroup *lc, *tmp;
+
+	cancel_work_sync(&lf_discover_work);
+	cancel_delayed_work_sync(&lf_prune_work);
+
+	mutex_lock(&lf_lock);
+	list_for_each_entry_safe(lc, tmp, &lf_cgroups, lnode)
+		lf_cgroup_unlink(lc);
+	mutex_unlock(&lf_lock);
+
+	rcu_barrier();		/* lf_cgroup_free_rcu() is module text */
+	free_percpu(lf_node);
+	kvfree(lf_table);
+}
