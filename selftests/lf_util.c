@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers shared by the lazyfree selftests. See lf_util.h.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lf_util.h"
+
+size_t lf_pagesize = 4096;
+
+static void __attribute__((constructor)) lf_init(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	if (ps > 0)
+		lf_pagesize = ps;
+}
+
+int lf_read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n, total = 0;
+	int fd, err;
+
+	if (!size)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		n = read(fd, buf + total, size - 1 - total);
+		if (n < 0) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		if (n == 0 || (size_t)(total + n) >= size - 1) {
+			total += n;
+			break;
+		}
+		total += n;
+	}
+	close(fd);
+	buf[total] = '\0';
+	if (total > 0 && buf[total - 1] == '\n')
+		buf[total - 1] = '\0';
+	return 0;
+}
+
+int lf_write_buf(const char *path, const void *buf, size_t len)
+{
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != len)
+		err = -EIO;	/* a short write is not a valid store */
+	close(fd);
+	return err;
+}
+
+int lf_write_file(const char *path, const char *s)
+{
+	return lf_write_buf(path, s, strlen(s));
+}
+
+static int parse_u64(const char *s, uint64_t *val)
+{
+	char *end;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	*val = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	return 0;
+}
+
+int lf_read_u64_file(const char *path, uint64_t *val)
+{
+	char buf[64];
+	int err = lf_read_file(path, buf, sizeof(buf));
+
+	return err ? err : parse_u64(buf, val);
+}
+
+static void attr_path(char *out, size_t size, const char *attr)
+{
+	snprintf(out, size, LF_SYSFS "/%s", attr);
+}
+
+int lf_attr_read(const char *attr, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	attr_path(path, sizeof(path), attr);
+	return lf_read_file(path, buf, size);
+}
+
+int lf_attr_write(const char *attr, const char *s)
+{
+	char path[PATH_MAX];
+
+	attr_path(path, sizeof(path), attr);
+	return lf_write_file(path, s);
+}
+
+int lf_attr_u64(const char *attr, uint64_t *val)
+{
+	char path[PATH_MAX];
+
+	attr_path(path, sizeof(path), attr);
+	return lf_read_u64_file(path, val);
+}
+
+static void cg_attr_path(char *out, size_t size, uint64_t id, const char *attr)
+{
+	snprintf(out, size, LF_SYSFS "/cgroups/%llu/%s",
+		 (unsigned long long)id, attr);
+}
+
+int lf_cg_attr_read(uint64_t id, const char *attr, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	cg_attr_path(path, sizeof(path), id, attr);
+	return lf_read_file(path, buf, size);
+}
+
+int lf_cg_attr_write(uint64_t id, const char *attr, const char *s)
+{
+	char path[PATH_MAX];
+
+	cg_attr_path(path, sizeof(path), id, attr);
+	return lf_write_file(path, s);
+}
+
+int lf_cg_attr_u64(uint64_t id, const char *attr, uint64_t *val)
+{
+	char path[PATH_MAX];
+
+	cg_attr_path(path, sizeof(path), id, attr);
+	return lf_read_u64_file(path, val);
+}
+
+bool lf_cg_tracked(uint64_t id)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), LF_SYSFS "/cgroups/%llu",
+		 (unsigned long long)id);
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+long lf_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int lf_msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	return 0;
+}
+
+int lf_wait_tracked(uint64_t id, bool want, int timeout_ms)
+{
+	long start = lf_now_ms();
+
+	for (;;) {
+		long waited = lf_now_ms() - start;
+
+		if (lf_cg_tracked(id) == want)
+			return (int)waited;
+		if (waited > timeout_ms)
+			return -1;
+		lf_msleep(20);
+	}
+}
+
+int lf_track(uint64_t id)
+{
+	char buf[32];
+	int err;
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)id);
+	err = lf_attr_write("cgroups/add", buf);
+	return err == -EEXIST ? 0 : err;
+}
+
+int lf_untrack(uint64_t id)
+{
+	char buf[32];
+	int err;
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)id);
+	err = lf_attr_write("cgroups/remove", buf);
+	return err == -ENOENT ? 0 : err;
+}
+
+bool lf_module_loaded(void)
+{
+	struct stat st;
+
+	return stat(LF_SYSFS "/enabled", &st) == 0;
+}
+
+const char *lf_cgroup_root(void)
+{
+	static char root[PATH_MAX];
+	const char *env = getenv("CGROUP_ROOT");
+	struct stat st;
+
+	if (root[0])
+		return root;
+	if (env && *env) {
+		snprintf(root, sizeof(root), "%s", env);
+	} else if (!stat("/sys/fs/cgroup/cgroup.controllers", &st)) {
+		snprintf(root, sizeof(root), "/sys/fs/cgroup");
+	} else if (!stat("/sys/fs/cgroup/memory/cgroup.procs", &st)) {
+		snprintf(root, sizeof(root), "/sys/fs/cgroup/memory");
+	} else {
+		snprintf(root, sizeof(root), "/sys/fs/cgroup");
+	}
+	/* strip trailing slashes */
+	for (size_t n = strlen(root); n > 1 && root[n - 1] == '/'; n--)
+		root[n - 1] = '\0';
+	return root;
+}
+
+const char *lf_lane(void)
+{
+	const char *env = getenv("LAZYFREE_LANE");
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (env && *env)
+		return env;
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", lf_cgroup_root());
+	return stat(path, &st) ? "v1" : "v2";
+}
+
+const char *lf_hook_env(void)
+{
+	const char *env = getenv("LAZYFREE_HOOK");
+
+	return env && *env ? env : NULL;
+}
+
+int lf_cg_id(const char *path, uint64_t *id)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	*id = st.st_ino;
+	return 0;
+}
+
+static int rmdir_retry(const char *path)
+{
+	for (int i = 0; i < 100; i++) {
+		if (!rmdir(path) || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		lf_msleep(20);
+	}
+	return -EBUSY;
+}
+
+/* Remove a cgroup directory and its sub-cgroups, deepest first. */
+static int rmdir_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX];
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (!lstat(sub, &st) && S_ISDIR(st.st_mode))
+			rmdir_tree(sub);
+	}
+	closedir(d);
+	return rmdir_retry(path);
+}
+
+int lf_cg_create(struct lf_cg *cg, const char *rel)
+{
+	int err;
+
+	memset(cg, 0, sizeof(*cg));
+	snprintf(cg->path, sizeof(cg->path), "%s/%s", lf_cgroup_root(), rel);
+	snprintf(cg->rel, sizeof(cg->rel), "/%s", rel);
+	rmdir_tree(cg->path);
+	if (mkdir(cg->path, 0755))
+		return -errno;
+	cg->created = true;
+	err = lf_cg_id(cg->path, &cg->id);
+	return err;
+}
+
+int lf_cg_destroy(struct lf_cg *cg)
+{
+	int err;
+
+	if (!cg->created)
+		return 0;
+	if (cg->id)
+		lf_untrack(cg->id);
+	err = rmdir_tree(cg->path);
+	cg->created = false;
+	return err;
+}
+
+int lf_cg_enter(const char *cgpath)
+{
+	char path[PATH_MAX], buf[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgpath);
+	snprintf(buf, sizeof(buf), "%d\n", getpid());
+	return lf_write_file(path, buf);
+}
+
+struct lf_result *lf_result_alloc(void)
+{
+	void *p = mmap(NULL, sizeof(struct lf_result), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void lf_result_free(struct lf_result *r)
+{
+	if (r)
+		munmap(r, sizeof(*r));
+}
+
+int lf_run(const char *cgpath, lf_case_fn fn, const void *arg,
+	   struct lf_result *r)
+{
+	int status, err;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	memset(r->expect, 'X', sizeof(r->expect));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(r->msg, sizeof(r->msg), "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		if (cgpath) {
+			err = lf_cg_enter(cgpath);
+			if (err) {
+				snprintf(r->msg, sizeof(r->msg),
+					 "%s/cgroup.procs: %s", cgpath,
+					 strerror(-err));
+				_exit(3);
+			}
+		}
+		fn(r, arg);
+		r->done = 1;
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid) {
+		snprintf(r->msg, sizeof(r->msg), "waitpid: %s", strerror(errno));
+		return -1;
+	}
+	if (WIFSIGNALED(status)) {
+		snprintf(r->msg, sizeof(r->msg), "case child killed by signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return -1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || !r->done) {
+		if (!r->msg[0])
+			snprintf(r->msg, sizeof(r->msg),
+				 "case child exited with status %d",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return -1;
+	}
+	return 0;
+}
+
+void lf_skip(struct lf_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	r->skip = 1;
+}
+
+void lf_failf(struct lf_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	r->fail = 1;
+}
+
+void lf_fill(struct lf_result *r, int first, char *addr, int npages,
+	     unsigned char base, char expect)
+{
+	for (int i = 0; i < npages && first + i < LF_MAXPAGES; i++) {
+		unsigned char v = (unsigned char)(base + i % 64);
+
+		if (!v)
+			v = 1;
+		if (addr)
+			addr[(size_t)i * lf_pagesize] = (char)v;
+		r->before[first + i] = v;
+		r->expect[first + i] = expect;
+	}
+	if (first + npages > r->npages)
+		r->npages = first + npages;
+}
+
+void lf_read_after(struct lf_result *r, int first, const char *addr,
+		   int npages)
+{
+	for (int i = 0; i < npages && first + i < LF_MAXPAGES; i++)
+		r->after[first + i] =
+			*(const volatile unsigned char *)(addr + (size_t)i * lf_pagesize);
+	if (first + npages > r->npages)
+		r->npages = first + npages;
+}
+
+/*
+ * Parse "Field:   123 kB" lines from a buffer read with read(2) (no stdio,
+ * no malloc: the measurement must not allocate anonymous memory itself).
+ */
+static long find_kb(const char *buf, const char *field)
+{
+	size_t flen = strlen(field);
+	const char *p = buf;
+
+	while (p && *p) {
+		if (!strncmp(p, field, flen) && p[flen] == ':')
+			return strtol(p + flen + 1, NULL, 10);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+static char rollup_buf[16384];
+
+long lf_rollup_kb(const char *field)
+{
+	if (lf_read_file("/proc/self/smaps_rollup", rollup_buf,
+			 sizeof(rollup_buf)))
+		return -1;
+	return find_kb(rollup_buf, field);
+}
+
+long lf_smaps_kb(const void *addr, const char *field)
+{
+	static char buf[1 << 20];
+	unsigned long a = (unsigned long)addr;
+	char *p;
+
+	if (lf_read_file("/proc/self/smaps", buf, sizeof(buf)))
+		return -1;
+	for (p = buf; p && *p; ) {
+		unsigned long s, e;
+
+		if (sscanf(p, "%lx-%lx ", &s, &e) == 2 && a >= s && a < e) {
+			char *next = strchr(p, '\n');
+
+			/* VMA header; fields follow until the next header */
+			while (next) {
+				unsigned long s2, e2;
+
+				next++;
+				if (sscanf(next, "%lx-%lx ", &s2, &e2) == 2)
+					break;
+				if (!strncmp(next, field, strlen(field)) &&
+				    next[strlen(field)] == ':')
+					return strtol(next + strlen(field) + 1,
+						      NULL, 10);
+				next = strchr(next, '\n');
+			}
+			return -1;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+void lf_mem_before(struct lf_result *r)
+{
+	/* fault the buffer in now so that reading it adds no anon memory */
+	memset(rollup_buf, 1, sizeof(rollup_buf));
+	r->anon_before_kb = lf_rollup_kb("Anonymous");
+	r->lazy_before_kb = find_kb(rollup_buf, "LazyFree");
+}
+
+void lf_mem_after(struct lf_result *r)
+{
+	r->anon_after_kb = lf_rollup_kb("Anonymous");
+	r->lazy_after_kb = find_kb(rollup_buf, "LazyFree");
+}
+
+int lf_global_save(struct lf_global *g)
+{
+	int err = lf_attr_read("enabled", g->enabled, sizeof(g->enabled));
+
+	if (!err)
+		err = lf_attr_read("default_mode", g->default_mode,
+				   sizeof(g->default_mode));
+	return err;
+}
+
+int lf_global_restore(const struct lf_global *g)
+{
+	char cur[32];
+	int err = 0;
+
+	if (!lf_attr_read("default_mode", cur, sizeof(cur)) &&
+	    strcmp(cur, g->default_mode))
+		err = lf_attr_write("default_mode", g->default_mode);
+	if (!lf_attr_read("enabled", cur, sizeof(cur)) &&
+	    strcmp(cur, g->enabled)) {
+		int e = lf_attr_write("enabled", g->enabled);
+
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
+char *lf_map_anon(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
+int lf_tmpfile(size_t len, unsigned char c)
+{
+	const char *dirs[] = { getenv("TMPDIR"), "/tmp", "/dev/shm", "/var/tmp", "." };
+	char buf[4096];
+	int fd = -1;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fd < 0; i++) {
+		char path[PATH_MAX];
+
+		if (!dirs[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/lazyfree-st-XXXXXX", dirs[i]);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0)
+		fd = memfd_create("lazyfree-st", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	memset(buf, c, sizeof(buf));
+	for (size_t done = 0; done < len; ) {
+		size_t n = len - done < sizeof(buf) ? len - done : sizeof(buf);
+		ssize_t w = write(fd, buf, n);
+
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += w;
+	}
+	return fd;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the lazyfree selftests: sysfs attribute access that
+ * keeps errno, cgroup creation/removal, running a case in a forked child
+ * placed in a cgroup, and reading /proc/self/smaps_rollup without malloc.
+ */
+#ifndef LF_UTIL_H
+#define LF_UTIL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LF_SYSFS	"/sys/kernel/lazyfree"
+#define LF_MAXPAGES	1024
+
+extern size_t lf_pagesize;
+
+/* Raw attribute access. Return 0 or -errno. Reads strip one trailing '\n'. */
+int lf_read_file(const char *path, char *buf, size_t size);
+int lf_write_buf(const char *path, const void *buf, size_t len);
+int lf_write_file(const char *path, const char *s);
+int lf_read_u64_file(const char *path, uint64_t *val);
+
+/* Attributes below /sys/kernel/lazyfree/ */
+int lf_attr_read(const char *attr, char *buf, size_t size);
+int lf_attr_write(const char *attr, const char *s);
+int lf_attr_u64(const char *attr, uint64_t *val);
+
+/* Attributes below /sys/kernel/lazyfree/cgroups/<id>/ */
+int lf_cg_attr_read(uint64_t id, const char *attr, char *buf, size_t size);
+int lf_cg_attr_write(uint64_t id, const char *attr, const char *s);
+int lf_cg_attr_u64(uint64_t id, const char *attr, uint64_t *val);
+bool lf_cg_tracked(uint64_t id);
+/* Poll up to timeout_ms for cgroups/<id>/ to (dis)appear; returns ms waited or -1. */
+int lf_wait_tracked(uint64_t id, bool want, int timeout_ms);
+int lf_track(uint64_t id);	/* cgroups/add, EEXIST is fine */
+int lf_untrack(uint64_t id);	/* cgroups/remove, ENOENT is fine */
+bool lf_module_loaded(void);
+
+/* Environment from the rig, with fallbacks for manual runs. */
+const char *lf_cgroup_root(void);
+const char *lf_lane(void);	/* "v2" or "v1" */
+const char *lf_hook_env(void);	/* "ftrace", "kprobe" or NULL */
+
+struct lf_cg {
+	char path[PATH_MAX];	/* absolute directory */
+	char rel[PATH_MAX];	/* path inside the hierarchy, "/a/b" */
+	uint64_t id;
+	bool created;
+};
+
+/*
+ * mkdir <root>/<rel> (removing a stale one first) and record its id.
+ * rel is relative to the hierarchy root, without leading '/'.
+ */
+int lf_cg_create(struct lf_cg *cg, const char *rel);
+int lf_cg_destroy(struct lf_cg *cg);	/* untrack + rmdir with retries */
+int lf_cg_enter(const char *cgpath);	/* move the calling process */
+int lf_cg_id(const char *path, uint64_t *id);
+
+/* What a case run in a child reports back (lives in MAP_SHARED memory). */
+struct lf_result {
+	int done;		/* set by the child when fn returned */
+	int skip;		/* the case cannot run here; msg says why */
+	int fail;		/* the case's own setup failed; msg says why */
+	char msg[256];
+	long ret;
+	int err;
+	int npages;
+	unsigned char before[LF_MAXPAGES];	/* first byte written */
+	unsigned char after[LF_MAXPAGES];	/* first byte after the op */
+	/*
+	 * What the page may look like in a `dontneed` cgroup, relative to
+	 * the unhooked run: 'K' kept, 'Z' zero, 'M' kept or zero, 'X' not
+	 * checked (hole, not readable).
+	 */
+	char expect[LF_MAXPAGES];
+	long anon_before_kb, anon_after_kb;	/* smaps_rollup Anonymous */
+	long lazy_before_kb, lazy_after_kb;	/* smaps_rollup LazyFree */
+	long aux[8];
+};
+
+typedef void (*lf_case_fn)(struct lf_result *r, const void *arg);
+
+/*
+ * Fork a child, move it into cgpath (NULL: stay), run fn(r, arg) there.
+ * Returns 0 when the child ran fn to completion and exited 0; otherwise -1
+ * with r->msg describing the failure (signal, exit code, cgroup move).
+ */
+int lf_run(const char *cgpath, lf_case_fn fn, const void *arg,
+	   struct lf_result *r);
+struct lf_result *lf_result_alloc(void);
+void lf_result_free(struct lf_result *r);
+
+/* Case helpers, for use inside fn. */
+void lf_skip(struct lf_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void lf_failf(struct lf_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Fill the first byte of each page with base + i (never 0). */
+void lf_fill(struct lf_result *r, int first, char *addr, int npages,
+	     unsigned char base, char expect);
+void lf_read_after(struct lf_result *r, int first, const char *addr,
+		   int npages);
+void lf_mem_before(struct lf_result *r);
+void lf_mem_after(struct lf_result *r);
+
+/* smaps_rollup field in kB ("Anonymous", "LazyFree", "AnonHugePages"). */
+long lf_rollup_kb(const char *field);
+/* smaps field of the VMA containing addr, in kB, or -1. */
+long lf_smaps_kb(const void *addr, const char *field);
+
+/* Save/restore enabled + default_mode around a test. */
+struct lf_global {
+	char enabled[16];
+	char default_mode[32];
+};
+int lf_global_save(struct lf_global *g);
+int lf_global_restore(const struct lf_global *g);
+
+/* mmap a private anonymous region with THP off, filled per lf_fill. */
+char *lf_map_anon(size_t len);
+/* Create an unlinked regular file of len bytes filled with byte c. */
+int lf_tmpfile(size_t len, unsigned char c);
+
+int lf_msleep(int ms);
+long lf_now_ms(void);
+
+#endif
