@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0
+# lazyfree test rig: build the module per kernel, the tool and the tests.
+# Sourced after lib.sh.  Each function logs to $BUILD/logs/build-*.log and
+# returns non-zero on failure; the caller counts and reports.
+
+# Show the tail of a failed build log.
+show_log_tail() {
+	log "---- last lines of $1 ----"
+	tail -n "${2:-25}" "$1" | sed 's/^/    /' >&2
+	log "----"
+}
+
+# Compiler/modpost warnings in a kbuild log ("warning:" from gcc,
+# "WARNING: modpost:" from modpost).  Prints them; true when there are any.
+build_warnings() {
+	grep -E 'warning:|WARNING:' "$1" | grep -v 'Skipping BTF generation' >&2
+}
+
+# Build module/lazyfree.ko for kernel <rel> into <outdir>/lazyfree.ko.
+# The build runs in a private copy of Kbuild + module/ so that kernels
+# (and a developer's own `make`) never overwrite each other's objects.
+build_module() {
+	local rel=$1 out=$2 kdir src lg
+	kdir=$(kernel_kdir "$rel")
+	src=$BUILD/src/$rel
+	lg=$BUILD/logs/build-module-$rel.log
+	rm -rf "$src" "$out"
+	mkdir -p "$src" "$out"
+	if [ ! -f "$REPO/Kbuild" ] || ! ls "$REPO"/module/*.c >/dev/null 2>&1; then
+		log "build: module: no Kbuild or no module/*.c in $REPO: nothing to build"
+		return 1
+	fi
+	(cd "$REPO" && tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
+		--exclude='*.mod.c' --exclude='.*.cmd' --exclude='*.order' \
+		--exclude='Module.symvers' Kbuild module $(ls -d include 2>/dev/null)) |
+		(cd "$src" && tar -xf -)
+	if ! make -C "$kdir" M="$src" modules >"$lg" 2>&1; then
+		log "build: module for $rel FAILED (log: $lg)"
+		show_log_tail "$lg"
+		return 1
+	fi
+	if [ ! -f "$src/module/lazyfree.ko" ]; then
+		log "build: module for $rel: make succeeded but module/lazyfree.ko is missing (log: $lg)"
+		return 1
+	fi
+	cp "$src/module/lazyfree.ko" "$out/lazyfree.ko"
+	if build_warnings "$lg"; then
+		log "build: module for $rel has warnings (above; log: $lg): counted as a failure"
+		return 1
+	fi
+	log "build: module for $rel: ok"
+}
+
+# Build userspace/ in place (the tool author's Makefile).
+# Returns 2 when there is no userspace/Makefile yet.
+build_userspace() {
+	local lg=$BUILD/logs/build-userspace.log
+	[ -f "$REPO/userspace/Makefile" ] || { log "build: userspace: no userspace/Makefile yet"; return 2; }
+	if ! make -C "$REPO/userspace" >"$lg" 2>&1; then
+		log "build: userspace FAILED (log: $lg)"
+		show_log_tail "$lg"
+		return 1
+	fi
+	[ -x "$REPO/userspace/lazyfreectl" ] || { log "build: userspace: userspace/lazyfreectl missing after make"; return 1; }
+	log "build: userspace: ok"
+}
+
+# Build the selftests into <out>: static test programs and *.sh scripts.
+# Returns 2 when there is no selftests/Makefile yet.
+build_selftests() {
+	local out=$1 lg=$BUILD/logs/build-selftests.log
+	rm -rf "$out"
+	mkdir -p "$out"
+	[ -f "$REPO/selftests/Makefile" ] || { log "build: selftests: no selftests/Makefile yet"; return 2; }
+	if ! make -C "$REPO/selftests" OUT="$out" KSFT_DIR="$KSFT_DIR" >"$lg" 2>&1; then
+		log "build: selftests FAILED (log: $lg)"
+		show_log_tail "$lg"
+		return 1
+	fi
+	log "build: selftests: ok ($(find "$out" -maxdepth 1 -type f -perm -u+x | wc -l) programs in $out)"
+}

@@ -1,0 +1,274 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check`: build lazyfree for every Debian kernel under test, boot each
+# kernel x cgroup lane in QEMU, run the selftests in the guest, read the
+# results, run the host-side checks, and end with one line
+#   N passed, N failed, N skipped
+# Exit status 0 only when nothing failed.  Settings: see rig/lib.sh.
+set -eu -o pipefail
+
+. "$(dirname "$0")/lib.sh"
+. "$RIG_DIR/deps.sh"
+. "$RIG_DIR/kernels.sh"
+. "$RIG_DIR/build.sh"
+. "$RIG_DIR/initramfs.sh"
+. "$RIG_DIR/qemu.sh"
+. "$RIG_DIR/scan.sh"
+
+N_PASS=0
+N_FAIL=0
+N_SKIP=0
+SUMMARY=""
+FAILED_LOGS=""
+FINISHED=
+
+# count PASSED FAILED SKIPPED
+count() {
+	N_PASS=$((N_PASS + $1))
+	N_FAIL=$((N_FAIL + $2))
+	N_SKIP=$((N_SKIP + $3))
+}
+summary() { SUMMARY="$SUMMARY$*"$'\n'; }
+
+# If anything dies on the way, still end with the counting line.
+on_exit() {
+	local rc=$?
+	if [ -z "$FINISHED" ]; then
+		[ "$rc" = 0 ] && rc=1
+		log "check: stopped early (exit $rc); logs in $BUILD/logs"
+		echo "$N_PASS passed, $((N_FAIL + 1)) failed, $N_SKIP skipped"
+		exit "$rc"
+	fi
+}
+trap on_exit EXIT
+
+# Kernel releases to test, resolved from the metapackages; KERNELS
+# narrows them (words matched against release or metapackage).
+KERNEL_RELS=""
+select_kernels() {
+	local meta rel k keep
+	for meta in $LAZYFREE_KERNEL_METAS; do
+		rel=$(kernel_resolve "$meta")
+		keep=1
+		if [ -n "${KERNELS:-}" ]; then
+			keep=
+			for k in $KERNELS; do
+				case "$rel $meta" in *"$k"*) keep=1 ;; esac
+			done
+		fi
+		[ -n "$keep" ] && KERNEL_RELS="$KERNEL_RELS $rel"
+	done
+	[ -n "$KERNEL_RELS" ] || die "KERNELS='${KERNELS:-}' matches none of: $LAZYFREE_KERNEL_METAS"
+	log "check: kernels:$KERNEL_RELS; lanes: $LANES; hooks: $HOOKS"
+}
+
+# Does kernel <rel> have the cgroup v1 memory controller?  Since 6.11
+# CONFIG_MEMCG_V1 decides; before that every MEMCG kernel has it.
+kernel_has_v1_memcg() {
+	local config
+	config=$(kernel_dir "$1")/root/boot/config-$1
+	[ -f "$config" ] || return 0
+	grep -q '^CONFIG_MEMCG=y' "$config" || return 1
+	if grep -q 'CONFIG_MEMCG_V1[= ]' "$config"; then
+		grep -q '^CONFIG_MEMCG_V1=y' "$config"
+	fi
+}
+
+build_all() {
+	local rel rc
+	rc=0; build_userspace || rc=$?
+	case $rc in 0) count 1 0 0 ;; 2) count 0 0 1 ;; *) count 0 1 0 ;; esac
+	USERSPACE_OK=$rc
+	rc=0; build_selftests "$BUILD/selftests" || rc=$?
+	case $rc in 0) count 1 0 0 ;; 2) count 0 0 1 ;; *) count 0 1 0 ;; esac
+	MODULE_OK=""
+	for rel in $KERNEL_RELS; do
+		if build_module "$rel" "$BUILD/kernels/$rel"; then
+			count 1 0 0
+			MODULE_OK="$MODULE_OK $rel"
+		else
+			count 0 1 0
+		fi
+	done
+}
+
+# Initramfs for kernel <rel>: module, tool (+ its shared libraries), tests.
+pack_initramfs() {
+	local rel=$1 stage=$BUILD/kernels/$rel/stage t
+	initramfs_base "$stage"
+	cp "$BUILD/kernels/$rel/lazyfree.ko" "$stage/lazyfree/lazyfree.ko"
+	if [ "$USERSPACE_OK" = 0 ]; then
+		initramfs_add "$stage" "$REPO/userspace/lazyfreectl" /lazyfree/bin/lazyfreectl
+	fi
+	for t in "$BUILD"/selftests/*; do
+		[ -f "$t" ] || continue
+		initramfs_add "$stage" "$t" "/lazyfree/tests/${t##*/}"
+	done
+	initramfs_pack "$stage" "$BUILD/kernels/$rel/initrd.gz"
+}
+
+boot_lane() {
+	local rel=$1 lane=$2 logdir=$BUILD/logs/$1-$2 hooks
+	hooks=$(echo $HOOKS | tr ' ' ',')
+	log "boot: $rel $lane: started"
+	qemu_boot "$(kernel_image "$rel")" "$BUILD/kernels/$rel/initrd.gz" "$logdir" \
+		"$LAZYFREE_BOOT_TIMEOUT" "lazyfree_lane=$lane" "lazyfree_mode=check" \
+		"lazyfree_hooks=$hooks" "lazyfree_tests=$TESTS" \
+		"lazyfree_test_timeout=$LAZYFREE_TEST_TIMEOUT"
+	log "boot: $rel $lane: finished ($(cat "$logdir/status"))"
+}
+
+# Boot every kernel x lane, LAZYFREE_JOBS guests at a time.
+BOOTS=""
+run_boots() {
+	local rel lane running=0 job
+	for rel in $MODULE_OK; do
+		pack_initramfs "$rel"
+		for lane in $LANES; do
+			if [ "$lane" = v1 ] && ! kernel_has_v1_memcg "$rel"; then
+				continue
+			fi
+			BOOTS="$BOOTS $rel:$lane"
+		done
+	done
+	for job in $BOOTS; do
+		if [ "$running" -ge "$LAZYFREE_JOBS" ]; then
+			wait -n || true
+			running=$((running - 1))
+		fi
+		boot_lane "${job%%:*}" "${job#*:}" &
+		running=$((running + 1))
+	done
+	wait || true
+}
+
+# Read one lane's logs, print its findings and its summary line.
+report_lane() {
+	local rel=$1 lane=$2 logdir=$BUILD/logs/$1-$2 out p f s g c
+	g=$(scan_guest "$logdir/guest.log" "$(cat "$logdir/status" 2>/dev/null || echo 'status unknown')")
+	c=$(scan_console "$logdir/console.log")
+	out=$(printf '%s\n%s\n' "$g" "$c" | grep -v '^COUNTS ' || true)
+	read -r _ p f s <<<"$(echo "$g" | tail -n 1)"
+	read -r _ _ cf _ <<<"$(echo "$c" | tail -n 1)"
+	f=$((f + cf))
+	count "$p" "$f" "$s"
+	if [ "$f" != 0 ]; then
+		log ""
+		log "==== $rel $lane: $f failed ===="
+		printf '%s\n' "$out" | grep -v '^SKIP ' >&2 || true
+		log "logs: $logdir/{guest,console}.log"
+		FAILED_LOGS="$FAILED_LOGS $logdir"
+	fi
+	summary "lane $rel $lane ($(echo $HOOKS | tr ' ' ',')): $p passed, $f failed, $s skipped"
+}
+
+report_lanes() {
+	local rel lane
+	for rel in $KERNEL_RELS; do
+		for lane in $LANES; do
+			if [ "$lane" = v1 ] && ! kernel_has_v1_memcg "$rel"; then
+				count 0 0 1
+				summary "lane $rel $lane: skipped: kernel has no cgroup v1 memory controller (CONFIG_MEMCG_V1 is not set)"
+				continue
+			fi
+			case " $MODULE_OK " in
+			*" $rel "*) report_lane "$rel" "$lane" ;;
+			*)
+				count 0 1 0
+				summary "lane $rel $lane: 0 passed, 1 failed, 0 skipped (not booted: module build failed, see $BUILD/logs/build-module-$rel.log)"
+				;;
+			esac
+		done
+	done
+}
+
+# Host-side unit tests of the tool: the tool author's `make -C userspace
+# check`.  TAP lines in its output are counted one by one; otherwise the
+# target counts as one check.
+host_unit_tests() {
+	local lg=$BUILD/logs/userspace-check.log rc=0 c
+	if [ ! -f "$REPO/userspace/Makefile" ] || ! make -C "$REPO/userspace" -n check >/dev/null 2>&1; then
+		summary "host: userspace unit tests: not present yet (no 'check' target in userspace/Makefile)"
+		return 0
+	fi
+	make -C "$REPO/userspace" check >"$lg" 2>&1 || rc=$?
+	c=$(awk '/^ok [0-9]+/ { if ($0 ~ /# *SKIP/) s++; else p++ } /^not ok [0-9]+/ { f++ }
+		END { printf("%d %d %d\n", p, f, s) }' "$lg")
+	set -- $c
+	if [ $(($1 + $2 + $3)) = 0 ]; then
+		if [ "$rc" = 0 ]; then set -- 1 0 0; else set -- 0 1 0; fi
+	elif [ "$rc" != 0 ] && [ "$2" = 0 ]; then
+		set -- "$1" 1 "$3"
+	fi
+	count "$1" "$2" "$3"
+	summary "host: userspace unit tests: $1 passed, $2 failed, $3 skipped"
+	if [ "$2" != 0 ]; then
+		log ""
+		log "==== host: make -C userspace check failed (exit $rc) ===="
+		grep -E '^not ok|FAIL|rror' "$lg" | head -n 30 >&2 || tail -n 30 "$lg" >&2
+		log "log: $lg"
+	fi
+}
+
+# checkpatch.pl --no-tree -f over every module source: one check a file.
+host_checkpatch() {
+	local f p=0 n=0 lg=$BUILD/logs/checkpatch.log
+	: >"$lg"
+	for f in "$REPO"/module/*.c "$REPO"/module/*.h; do
+		[ -f "$f" ] || continue
+		if perl "$CHECKPATCH" --no-tree -q -f "$f" >>"$lg" 2>&1; then
+			p=$((p + 1))
+		else
+			n=$((n + 1))
+			log ""
+			log "==== checkpatch: ${f#"$REPO"/} ===="
+			perl "$CHECKPATCH" --no-tree -q -f "$f" 2>&1 | head -n 40 >&2 || true
+		fi
+	done
+	count "$p" "$n" 0
+	summary "host: checkpatch module/*.[ch]: $p passed, $n failed"
+}
+
+# The rig's own log scanner against canned logs (rig/testdata).
+host_rig_selftest() {
+	if "$RIG_DIR/selftest.sh" >"$BUILD/logs/rig-selftest.log" 2>&1; then
+		count 1 0 0
+		summary "host: rig scanner self-test: ok"
+	else
+		count 0 1 0
+		summary "host: rig scanner self-test: FAILED (log: $BUILD/logs/rig-selftest.log)"
+		cat "$BUILD/logs/rig-selftest.log" >&2
+	fi
+}
+
+main() {
+	local start rel
+	start=$(now)
+	mkdir -p "$BUILD/logs" "$CACHE"
+	rm -rf "$BUILD"/logs/*
+	log "check: cache $CACHE, build $BUILD"
+	apt_update
+	deps_install
+	select_kernels
+	for rel in $KERNEL_RELS; do
+		kernel_fetch "$rel"
+	done
+	ksrc_fetch
+	build_all
+	run_boots
+	report_lanes
+	host_unit_tests
+	host_checkpatch
+	host_rig_selftest
+	echo ""
+	printf '%s' "$SUMMARY"
+	if [ "$N_FAIL" != 0 ]; then
+		echo "logs: $BUILD/logs"
+	fi
+	echo "time: $(($(now) - start)) s"
+	FINISHED=1
+	echo "$N_PASS passed, $N_FAIL failed, $N_SKIP skipped"
+	[ "$N_FAIL" = 0 ]
+}
+
+main "$@"

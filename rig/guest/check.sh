@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-2.0
+# lazyfree guest mode "check": sourced by /init (busybox sh).
+#
+# For each hook mechanism: insmod, run every executable in /lazyfree/tests
+# in lexical order, rmmod.  Lines the host parses (rig/scan.sh):
+#   LAZYFREE-CHECK ok|fail <what>          a rig check (insmod, rmmod, ...)
+#   LAZYFREE-TEST-BEGIN hook=H name=N      then the test's own TAP output
+#   LAZYFREE-TEST-END hook=H name=N rc=R secs=S [timeout]
+#   LAZYFREE-RIG-END status=ok|fail        last line; missing = guest died
+#
+# Kernel command line words: lazyfree_hooks=ftrace,kprobe
+# lazyfree_tests=GLOB  lazyfree_test_timeout=SECONDS
+
+KO=/lazyfree/lazyfree.ko
+HOOK_LIST=ftrace,kprobe
+TEST_GLOB='*'
+TEST_TIMEOUT=300
+for w in $(cat /proc/cmdline); do
+	case $w in
+	lazyfree_hooks=*) HOOK_LIST=${w#*=} ;;
+	lazyfree_tests=*) TEST_GLOB=${w#*=} ;;
+	lazyfree_test_timeout=*) TEST_TIMEOUT=${w#*=} ;;
+	esac
+done
+
+export LAZYFREE_KO=$KO
+export LAZYFREECTL=/lazyfree/bin/lazyfreectl
+export LAZYFREE_TESTS_DIR=/lazyfree/tests
+
+rig_failures=0
+check_ok() { echo "LAZYFREE-CHECK ok $*"; }
+check_fail() {
+	echo "LAZYFREE-CHECK fail $*"
+	kmsg "check failed: $*"
+	rig_failures=$((rig_failures + 1))
+}
+
+module_loaded() { grep -q '^lazyfree ' /proc/modules; }
+module_hook() { cat /sys/module/lazyfree/parameters/hook 2>/dev/null || true; }
+
+# insmod with hook=<mech>; prints the error and counts a failure.
+load_module() {
+	local hook=$1 out
+	if out=$(insmod "$KO" "hook=$hook" 2>&1); then
+		check_ok "insmod hook=$hook"
+		return 0
+	fi
+	echo "insmod $KO hook=$hook: $out"
+	check_fail "insmod hook=$hook: $out"
+	return 1
+}
+
+unload_module() {
+	local hook=$1 out
+	if out=$(rmmod lazyfree 2>&1); then
+		check_ok "rmmod hook=$hook"
+	else
+		echo "rmmod lazyfree: $out"
+		check_fail "rmmod hook=$hook: $out"
+	fi
+}
+
+# After each test the module must still be loaded with the same hook.
+check_module_after() {
+	local hook=$1 name=$2 want=$3 have
+	if ! module_loaded; then
+		check_fail "module state after $name (hook=$hook): lazyfree not loaded; reloading"
+		load_module "$hook" >/dev/null || true
+		return
+	fi
+	have=$(module_hook)
+	if [ "$have" != "$want" ]; then
+		check_fail "module state after $name (hook=$hook): hook parameter is '$have', was '$want'"
+	fi
+}
+
+run_test() {
+	local hook=$1 t=$2 name start end rc to=""
+	name=${t##*/}
+	echo "LAZYFREE-TEST-BEGIN hook=$hook name=$name"
+	kmsg "test $name (hook $hook) begins"
+	start=$(date +%s)
+	(cd /lazyfree/tests && exec timeout -s KILL "$TEST_TIMEOUT" "$t")
+	rc=$?
+	end=$(date +%s)
+	if [ "$rc" = 137 ] && [ $((end - start)) -ge "$TEST_TIMEOUT" ]; then
+		to=" timeout"
+	fi
+	echo "LAZYFREE-TEST-END hook=$hook name=$name rc=$rc secs=$((end - start))$to"
+	kmsg "test $name (hook $hook) ends rc=$rc$to"
+}
+
+run_hook() {
+	local hook=$1 t want
+	export LAZYFREE_HOOK=$hook
+	echo "LAZYFREE-HOOK-BEGIN hook=$hook"
+	kmsg "hook $hook: insmod"
+	load_module "$hook" || return 0
+	want=$(module_hook)
+	for t in /lazyfree/tests/*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		case ${t##*/} in
+		$TEST_GLOB) ;;
+		*) continue ;;
+		esac
+		run_test "$hook" "$t"
+		check_module_after "$hook" "${t##*/}" "$want"
+	done
+	kmsg "hook $hook: rmmod"
+	unload_module "$hook"
+}
+
+for hook in $(echo "$HOOK_LIST" | tr ',' ' '); do
+	run_hook "$hook"
+done
+
+echo "LAZYFREE-DMESG-BEGIN"
+dmesg
+echo "LAZYFREE-DMESG-END"
+if [ "$rig_failures" = 0 ]; then
+	echo "LAZYFREE-RIG-END status=ok"
+else
+	echo "LAZYFREE-RIG-END status=fail rig_failures=$rig_failures"
+fi
+kmsg "guest done"

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: GPL-2.0
+# lazyfree test rig: Debian kernels under test, unpacked into the cache.
+# Sourced after lib.sh and deps.sh.
+#
+# Layout:  $CACHE/debs/*.deb                       downloaded packages
+#          $CACHE/kernels/<rel>/vmlinuz            the image QEMU boots
+#          $CACHE/kernels/<rel>/root/...           unpacked headers+kbuild
+#          $CACHE/kernels/<rel>/kdir -> root/usr/src/linux-headers-<rel>
+#          $CACHE/kernels/<rel>/complete           stamp: what was unpacked
+
+# Release (e.g. 6.1.0-56-amd64) that an image metapackage points at today.
+kernel_resolve() {
+	local meta=$1 dep
+	dep=$(apt-cache depends "$meta" 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+	[ -n "$dep" ] || die "cannot resolve $meta: apt-cache depends found no linux-image-* (apt-get update?)"
+	dep=${dep#linux-image-}
+	echo "${dep%-unsigned}"
+}
+
+# Exact .deb file name the archive has for a package (its candidate).
+deb_filename() {
+	apt-get download --print-uris "$1" 2>/dev/null | awk 'NR == 1 { print $2 }'
+}
+
+# Download a package into $CACHE/debs unless that exact file is there.
+# Prints the path of the .deb.
+deb_fetch() {
+	local pkg=$1 file
+	file=$(deb_filename "$pkg")
+	[ -n "$file" ] || die "package $pkg not found in the archive (apt-get update?)"
+	if [ ! -s "$CACHE/debs/$file" ]; then
+		log "kernels: apt-get download $pkg"
+		(cd "$CACHE/debs" && apt-get download -q "$pkg" >/dev/null 2>"$BUILD/logs/apt-download.log") ||
+			{ cat "$BUILD/logs/apt-download.log" >&2; die "apt-get download $pkg failed"; }
+		[ -s "$CACHE/debs/$file" ] || die "apt-get download $pkg did not give $file"
+	fi
+	echo "$CACHE/debs/$file"
+}
+
+# The image package: the -unsigned one (same kernel, no signing wrapper)
+# where the archive has it.
+kernel_image_pkg() {
+	local rel=$1
+	if [ -n "$(deb_filename "linux-image-$rel-unsigned")" ]; then
+		echo "linux-image-$rel-unsigned"
+	else
+		echo "linux-image-$rel"
+	fi
+}
+
+# linux-headers-<rel> plus the -common and linux-kbuild-* it depends on.
+kernel_header_pkgs() {
+	local rel=$1
+	echo "linux-headers-$rel"
+	apt-cache depends "linux-headers-$rel" 2>/dev/null |
+		awk '$1 ~ /Depends:$/ && ($2 ~ /^linux-headers-.*-common$/ || $2 ~ /^linux-kbuild-/) { print $2 }' |
+		sort -u
+}
+
+kernel_dir() { echo "$CACHE/kernels/$1"; }
+kernel_kdir() { echo "$CACHE/kernels/$1/kdir"; }
+kernel_image() { echo "$CACHE/kernels/$1/vmlinuz"; }
+
+# Make sure kernel <rel> is unpacked in the cache.  Skips all work (and
+# the network) when the stamp matches what the archive offers.
+kernel_fetch() {
+	local rel=$1 dir root pkg debs="" deb want
+	dir=$(kernel_dir "$rel")
+	root=$dir/root
+	mkdir -p "$CACHE/debs"
+	for pkg in $(kernel_image_pkg "$rel") $(kernel_header_pkgs "$rel"); do
+		deb=$(deb_fetch "$pkg")
+		debs="$debs $deb"
+	done
+	want=$(for deb in $debs; do basename "$deb"; done)
+	if [ -f "$dir/complete" ] && [ "$(cat "$dir/complete")" = "$want" ]; then
+		log "kernels: $rel already unpacked"
+		return 0
+	fi
+	log "kernels: unpacking $rel into $dir"
+	rm -rf "$dir"
+	mkdir -p "$root"
+	for deb in $debs; do
+		case $(basename "$deb") in
+		linux-image-*)
+			# Only /boot: the module needs nothing from the image's
+			# own modules, and this keeps the cache small.
+			dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$root" --wildcards './boot/*'
+			;;
+		*)
+			dpkg-deb -x "$deb" "$root"
+			;;
+		esac
+	done
+	kernel_fix_headers "$rel"
+	ln -s "root/boot/vmlinuz-$rel" "$dir/vmlinuz"
+	ln -s "root/usr/src/linux-headers-$rel" "$dir/kdir"
+	[ -f "$dir/vmlinuz" ] || die "kernels: $rel: no boot/vmlinuz-$rel in the image package"
+	[ -f "$dir/kdir/Makefile" ] || die "kernels: $rel: no Makefile in linux-headers-$rel"
+	echo "$want" >"$dir/complete"
+}
+
+# Debian's per-flavour headers Makefile includes the -common tree by an
+# absolute /usr/src path; point it (and any absolute symlink) into the
+# cache instead.
+kernel_fix_headers() {
+	local rel=$1 root link target
+	root=$(kernel_dir "$rel")/root
+	sed -i "s|^include /usr/src/|include $root/usr/src/|" \
+		"$root/usr/src/linux-headers-$rel/Makefile"
+	find "$root" -type l -lname '/*' | while read -r link; do
+		target=$(readlink "$link")
+		ln -sfn "$root$target" "$link"
+	done
+}
+
+# The kselftest harness and checkpatch from the linux-source package:
+# extract only what the rig needs.
+ksrc_fetch() {
+	local tarball=/usr/src/$KSRC_PKG.tar.xz ver
+	ver=$(dpkg-query -W -f='${Version}' "$KSRC_PKG" 2>/dev/null) ||
+		die "$KSRC_PKG is not installed"
+	if [ -f "$KSRC_DIR/complete" ] && [ "$(cat "$KSRC_DIR/complete")" = "$ver" ]; then
+		log "ksrc: $KSRC_PKG $ver already extracted"
+		return 0
+	fi
+	[ -f "$tarball" ] || die "$tarball missing (is $KSRC_PKG installed?)"
+	log "ksrc: extracting selftests and checkpatch from $tarball"
+	rm -rf "$KSRC_DIR"
+	mkdir -p "$CACHE"
+	tar -xJf "$tarball" -C "$CACHE" \
+		"$KSRC_PKG/tools/testing/selftests" \
+		"$KSRC_PKG/tools/include" \
+		"$KSRC_PKG/scripts/checkpatch.pl" \
+		"$KSRC_PKG/scripts/spelling.txt" \
+		"$KSRC_PKG/scripts/const_structs.checkpatch"
+	echo "$ver" >"$KSRC_DIR/complete"
+}

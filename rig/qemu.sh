@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0
+# lazyfree test rig: boot a kernel + initramfs in QEMU TCG.  Sourced after
+# lib.sh.
+#
+# TCG only: KVM here is a software hypervisor in which kernels never finish
+# booting.  thread=single: multi-threaded TCG oopses when kernel text is
+# live-patched (kprobes, ftrace) while another vCPU runs it.  See
+# ../shared/kernel-notes.md "Test rig facts".
+
+QEMU_MEM=${QEMU_MEM:-2G}
+QEMU_SMP=${QEMU_SMP:-2}
+
+# Kernel command line shared by every boot: serial console, reboot (and
+# so QEMU exit, -no-reboot) at once on panic, and room for slow TCG
+# before the lockup/stall detectors fire.
+QEMU_BASE_CMDLINE="console=ttyS0 panic=-1 loglevel=7 nokaslr
+	rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30"
+
+# qemu_boot KERNEL INITRD LOGDIR TIMEOUT [CMDLINE WORDS...]
+# Writes LOGDIR/console.log (ttyS0: kernel console), LOGDIR/guest.log
+# (ttyS1: output of the guest scripts), LOGDIR/qemu.log (QEMU's own
+# messages) and LOGDIR/status ("rc=<qemu exit> secs=<n>"; rc 124 means
+# the boot timed out and QEMU was killed).
+qemu_boot() {
+	local kernel=$1 initrd=$2 logdir=$3 timeout=$4 start rc=0
+	shift 4
+	mkdir -p "$logdir"
+	rm -f "$logdir/console.log" "$logdir/guest.log" "$logdir/qemu.log" "$logdir/status"
+	start=$(now)
+	# shellcheck disable=SC2086
+	timeout -k 10 "$timeout" "$QEMU" \
+		-accel tcg,thread=single -cpu max -smp "$QEMU_SMP" -m "$QEMU_MEM" \
+		-nographic -no-reboot -monitor none -net none \
+		-serial "file:$logdir/console.log" \
+		-serial "file:$logdir/guest.log" \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "$(echo $QEMU_BASE_CMDLINE "$@")" \
+		</dev/null >"$logdir/qemu.log" 2>&1 || rc=$?
+	echo "rc=$rc secs=$(($(now) - start))" >"$logdir/status"
+	return 0
+}
