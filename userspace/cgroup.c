@@ -293,7 +293,7 @@ int lf_resolve(const char *arg, struct lf_cgroup *cg, bool report)
 	memset(cg, 0, sizeof(*cg));
 	if (!*arg) {
 		if (report)
-			lf_err(NULL, "empty cgroup", arg, EINVAL);
+			lf_err(NULL, "empty cgroup", NULL, EINVAL);
 		return -EINVAL;
 	}
 	if (!lf_parse_u64(arg, &id)) {
