@@ -41,7 +41,7 @@ static bool lf_enabled;
 /* Tasks between a redirect and the end of the replacement. */
 static DEFINE_PER_CPU(long, lf_inside);
 
-void lf_hook_enter(void)
+void notrace lf_hook_enter(void)
 {
 	this_cpu_inc(lf_inside);
 }
@@ -80,11 +80,20 @@ static void notrace lf_ftrace_handler(unsigned long ip,
 	}
 }
 
+/*
+ * No FTRACE_OPS_FL_RECURSION: the handler calls nothing that reaches the
+ * hooked function, so it needs no recursion guard, and without the flag
+ * the trampoline calls it directly instead of through
+ * ftrace_ops_assist_func().
+ */
 static struct ftrace_ops lf_ftrace_ops = {
 	.func	= lf_ftrace_handler,
-	.flags	= FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_RECURSION,
+	.flags	= FTRACE_OPS_FL_IPMODIFY,
 };
 
+static bool lf_ftrace_filtered;
+
+/* The filter is set once and kept across disable/enable until unload. */
 static int lf_ftrace_register(void)
 {
 	char name[KSYM_NAME_LEN];
@@ -92,21 +101,27 @@ static int lf_ftrace_register(void)
 
 	if (!LF_HAVE_FTRACE_ARGS)
 		return -EOPNOTSUPP;
-	/* ftrace_set_filter() parses its buffer in place */
-	strscpy(name, lf_strategy->symbol, sizeof(name));
-	err = ftrace_set_filter(&lf_ftrace_ops, name, strlen(name), 1);
-	if (err)
-		return err;
-	err = register_ftrace_function(&lf_ftrace_ops);
-	if (err)
-		ftrace_free_filter(&lf_ftrace_ops);
-	return err;
+	if (!lf_ftrace_filtered) {
+		/* ftrace_set_filter() parses its buffer in place */
+		strscpy(name, lf_strategy->symbol, sizeof(name));
+		err = ftrace_set_filter(&lf_ftrace_ops, name, strlen(name), 1);
+		if (err)
+			return err;
+		lf_ftrace_filtered = true;
+	}
+	return register_ftrace_function(&lf_ftrace_ops);
 }
 
 static void lf_ftrace_unregister(void)
 {
 	unregister_ftrace_function(&lf_ftrace_ops);
-	ftrace_free_filter(&lf_ftrace_ops);
+}
+
+static void lf_ftrace_free(void)
+{
+	if (lf_ftrace_filtered)
+		ftrace_free_filter(&lf_ftrace_ops);
+	lf_ftrace_filtered = false;
 }
 
 /* kprobe */
@@ -232,6 +247,7 @@ int lf_hook_init(enum lf_mechanism requested, bool enable)
 	if (err) {
 		pr_err("cannot hook %s with %s: error %d\n",
 		       lf_strategy->symbol, lf_mech_names[requested], err);
+		lf_ftrace_free();
 	} else if (enable) {
 		lf_enabled = true;
 	} else {
@@ -253,4 +269,5 @@ void lf_hook_exit(void)
 	while (lf_hook_inside())
 		msleep(20);
 	synchronize_rcu_tasks();
+	lf_ftrace_free();
 }

@@ -205,6 +205,12 @@ enum lf_mode lf_cgroup_effective_mode(struct lf_cgroup *lc)
 	return mode;
 }
 
+/* rmdir()ed: offline, even while our reference keeps it in memory */
+static bool lf_cgroup_is_dead(struct cgroup *cgrp)
+{
+	return !(READ_ONCE(cgrp->self.flags) & CSS_ONLINE);
+}
+
 /*
  * A live cgroup of our hierarchy by id, with a reference.  v2 has an id
  * index; for a v1 hierarchy walk it (only sysfs and the discovery work
@@ -219,7 +225,7 @@ static struct cgroup *lf_cgroup_get(u64 id)
 		cgrp = cgroup_get_from_id(id);
 		if (IS_ERR_OR_NULL(cgrp))
 			return NULL;
-		if (css_is_dying(&cgrp->self)) {
+		if (lf_cgroup_is_dead(cgrp)) {
 			cgroup_put(cgrp);
 			return NULL;
 		}
@@ -357,7 +363,7 @@ static void lf_prune_fn(struct work_struct *work)
 
 	mutex_lock(&lf_lock);
 	list_for_each_entry_safe(lc, tmp, &lf_cgroups, lnode)
-		if (css_is_dying(&lc->cgrp->self))
+		if (lf_cgroup_is_dead(lc->cgrp))
 			lf_cgroup_unlink(lc);
 	if (!list_empty(&lf_cgroups))
 		queue_delayed_work(system_unbound_wq, &lf_prune_work,

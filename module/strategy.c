@@ -16,6 +16,7 @@
  */
 
 #include <linux/hugetlb.h>
+#include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/ptrace.h>
@@ -76,7 +77,7 @@ static bool lf_valid_vma_free(struct vm_area_struct *vma, unsigned long start,
 	return valid;
 }
 
-static unsigned long lf_valid_vma_redirect(struct pt_regs *regs)
+static unsigned long notrace lf_valid_vma_redirect(struct pt_regs *regs)
 {
 	struct vm_area_struct *vma;
 
@@ -120,7 +121,8 @@ const struct lf_strategy *lf_strategy_select(void)
  * Called by the mechanism with preemption disabled, on every call of the
  * hooked function: the replacement to run instead, or 0 for the original.
  */
-unsigned long lf_redirect(struct pt_regs *regs)
+unsigned long notrace lf_redirect(struct pt_regs *regs)
 {
 	return lf_active->redirect(regs);
 }
+NOKPROBE_SYMBOL(lf_redirect);
