@@ -33,18 +33,17 @@ FIXTURE_SETUP(basic)
 	ASSERT_EQ(0, lf_global_save(&self->g));
 	ASSERT_EQ(0, lf_attr_write("enabled", "1"));
 	ASSERT_EQ(0, lf_attr_write("default_mode", "free"));
-	snprintf(name, sizeof(name), "lf_basic_%d", getpid());
+	snprintf(name, sizeof(name), "lf_basic");
 	ASSERT_EQ(0, lf_cg_create(&self->cg, name));
 	ASSERT_EQ(0, lf_track(self->cg.id));
 	self->r = lf_result_alloc();
 	ASSERT_NE(NULL, self->r);
 }
 
-FIXTURE_TEARDOWN(basic)
+FIXTURE_TEARDOWN_PARENT(basic)
 {
 	lf_cg_destroy(&self->cg);
 	lf_global_restore(&self->g);
-	lf_result_free(self->r);
 }
 
 /* Map REGION, write every page, MADV_FREE it, record RSS and bytes. */
@@ -212,7 +211,7 @@ TEST_F(basic, other_cgroup_unaffected)
 	char name[64];
 
 	ASSERT_EQ(0, lf_cg_attr_write(self->cg.id, "mode", "dontneed"));
-	snprintf(name, sizeof(name), "lf_basic_other_%d", getpid());
+	snprintf(name, sizeof(name), "lf_basic_other");
 	ASSERT_EQ(0, lf_cg_create(&other, name));
 	ASSERT_EQ(0, lf_track(other.id));
 	ASSERT_EQ(0, lf_cg_attr_write(other.id, "mode", "free"));
