@@ -43,7 +43,8 @@ on_exit() {
 trap on_exit EXIT
 
 # Kernel releases to test, resolved from the metapackages; KERNELS
-# narrows them (words matched against release or metapackage).
+# narrows them: each word is a release prefix up to a dot or dash
+# ("6.1" is 6.1.0-56-amd64, not 6.12.x) or a metapackage name.
 KERNEL_RELS=""
 select_kernels() {
 	local meta rel k keep
@@ -53,7 +54,8 @@ select_kernels() {
 		if [ -n "${KERNELS:-}" ]; then
 			keep=
 			for k in $KERNELS; do
-				case "$rel $meta" in *"$k"*) keep=1 ;; esac
+				case $rel in "$k" | "$k".* | "$k"-* | "$k"+*) keep=1 ;; esac
+				[ "$meta" = "$k" ] && keep=1
 			done
 		fi
 		[ -n "$keep" ] && KERNEL_RELS="$KERNEL_RELS $rel"
@@ -156,6 +158,10 @@ report_lane() {
 		log ""
 		log "==== $rel $lane: $f failed ===="
 		printf '%s\n' "$out" | grep -v '^SKIP ' >&2 || true
+		if ! grep -q '^LAZYFREE-RIG-END' "$logdir/guest.log" 2>/dev/null; then
+			log "last lines of $logdir/console.log:"
+			tail -n 15 "$logdir/console.log" 2>/dev/null | tr -d '\r' | sed 's/^/    /' >&2 || true
+		fi
 		log "logs: $logdir/{guest,console}.log"
 		FAILED_LOGS="$FAILED_LOGS $logdir"
 	fi
@@ -210,12 +216,21 @@ host_unit_tests() {
 	fi
 }
 
+# Module sources: module/*.c and module/*.h that are not build products
+# (kbuild's *.mod.c).
+module_sources() {
+	local f
+	for f in "$REPO"/module/*.c "$REPO"/module/*.h; do
+		case $f in *.mod.c) continue ;; esac
+		[ -f "$f" ] && echo "$f"
+	done
+}
+
 # checkpatch.pl --no-tree -f over every module source: one check a file.
 host_checkpatch() {
 	local f p=0 n=0 lg=$BUILD/logs/checkpatch.log
 	: >"$lg"
-	for f in "$REPO"/module/*.c "$REPO"/module/*.h; do
-		[ -f "$f" ] || continue
+	for f in $(module_sources); do
 		if perl "$CHECKPATCH" --no-tree -q -f "$f" >>"$lg" 2>&1; then
 			p=$((p + 1))
 		else

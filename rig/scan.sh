@@ -111,7 +111,11 @@ scan_guest() {
 		if (intest)
 			fail(sprintf("[%s] %s: did not finish (guest died or hung while it ran)", hook, name))
 		if (!ended) {
-			fail(sprintf("guest did not reach its end marker (qemu %s; rc=124 is the boot timeout)", status))
+			if (status ~ /^rc=124 /)
+				why = "the boot timed out and QEMU was killed"
+			else
+				why = "the guest died: see the console"
+			fail(sprintf("guest did not reach its end marker: %s (qemu %s)", why, status))
 			print "last lines of " file ":"
 			for (i = NR - 19; i <= NR; i++)
 				if (i >= 1)
