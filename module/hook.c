@@ -200,7 +200,9 @@ int lf_hook_set_enabled(bool enable)
 	int err = 0;
 
 	mutex_lock(&lf_hook_lock);
-	if (enable && !lf_enabled) {
+	if (!lf_strategy) {
+		err = -ENODEV;		/* still loading */
+	} else if (enable && !lf_enabled) {
 		err = lf_hook_register();
 		if (!err)
 			lf_enabled = true;
@@ -222,8 +224,11 @@ ssize_t lf_hook_show(char *buf)
 	ssize_t len;
 
 	mutex_lock(&lf_hook_lock);
-	len = sysfs_emit(buf, "%s %s\n", lf_strategy->symbol,
-			 lf_mech_names[lf_mech]);
+	if (lf_strategy)
+		len = sysfs_emit(buf, "%s %s\n", lf_strategy->symbol,
+				 lf_mech_names[lf_mech]);
+	else
+		len = -ENODEV;
 	mutex_unlock(&lf_hook_lock);
 	return len;
 }
@@ -235,19 +240,21 @@ ssize_t lf_hook_show(char *buf)
  */
 int lf_hook_init(enum lf_mechanism requested, bool enable)
 {
+	const struct lf_strategy *strategy = lf_strategy_select();
 	int err;
 
-	lf_strategy = lf_strategy_select();
-	if (!lf_strategy)
+	if (!strategy)
 		return -EOPNOTSUPP;
 
 	mutex_lock(&lf_hook_lock);
+	lf_strategy = strategy;
 	lf_requested = requested;
 	err = lf_hook_register();
 	if (err) {
 		pr_err("cannot hook %s with %s: error %d\n",
 		       lf_strategy->symbol, lf_mech_names[requested], err);
 		lf_ftrace_free();
+		lf_strategy = NULL;
 	} else if (enable) {
 		lf_enabled = true;
 	} else {

@@ -98,7 +98,7 @@ static int __init lazyfree_init(void)
 
 	err = lf_hook_init(hook, enabled);
 	if (err)
-		goto err_sysfs;
+		goto err_hook;
 
 	pr_info("loaded: cgroup %s ids, default mode %s, %s\n",
 		lf_hierarchy_v1() ? "v1 memory" : "v2",
@@ -106,9 +106,12 @@ static int __init lazyfree_init(void)
 		enabled ? "enabled" : "disabled");
 	return 0;
 
-err_sysfs:
+err_hook:
+	/* the order of lazyfree_exit(), less the hook */
 	lf_sysfs_remove_controls();
+	lf_policy_exit();
 	lf_sysfs_exit();
+	return err;
 err_policy:
 	lf_policy_exit();
 	return err;
