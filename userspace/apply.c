@@ -333,9 +333,9 @@ int lf_cmd_apply_file(const char *file, bool prune)
 			ret = add_prune(&p, e, ne);
 		free(e);
 	}
-	if (!ret)
+	if (!ret) {
 		ret = execute(&p);
-	else if (p.errors) {
+	} else if (p.errors) {
 		char count[32];
 
 		snprintf(count, sizeof(count), "%d error%s", p.errors,

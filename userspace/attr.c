@@ -67,6 +67,24 @@ int lf_open(const char *logical, int flags)
 	return open(real, flags | O_CLOEXEC);
 }
 
+/* fopen() for reading, below the root prefix; NULL and errno on failure */
+FILE *lf_fopen(const char *logical)
+{
+	int fd = lf_open(logical, O_RDONLY);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "r");
+	if (!f) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+	}
+	return f;
+}
+
 int lf_stat(const char *logical, struct stat *st)
 {
 	char real[LF_PATH_MAX];

@@ -92,11 +92,11 @@ int lf_mount_point(enum lf_hierarchy h, char *out, size_t size)
 	char *line = NULL, *sub = NULL;
 	size_t cap = 0;
 	bool found = false;
-	int fd, ret = 0;
+	int ret = 0;
 	FILE *f;
 
-	fd = lf_open(mi, 0);
-	if (fd < 0 || !(f = fdopen(fd, "r"))) {
+	f = lf_fopen(mi);
+	if (!f) {
 		ret = -errno;
 		lf_err(mi, "read failed", NULL, ret);
 		return ret;
@@ -105,8 +105,8 @@ int lf_mount_point(enum lf_hierarchy h, char *out, size_t size)
 		char *fld[16], *save = NULL, *tok, *fstype, *opts;
 		int n = 0, sep = -1;
 
-		for (tok = strtok_r(line, " \n", &save); tok && n < 16;
-		     tok = strtok_r(NULL, " \n", &save)) {
+		for (tok = strtok_r(line, "\n ", &save); tok && n < 16;
+		     tok = strtok_r(NULL, "\n ", &save)) {
 			if (sep < 0 && !strcmp(tok, "-"))
 				sep = n;
 			fld[n++] = tok;
@@ -378,7 +378,7 @@ static int read_entry(uint64_t id, struct lf_entry *e)
 
 	memset(e, 0, sizeof(*e));
 	e->id = id;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		snprintf(path, sizeof(path), LF_CGROUPS "/%llu/%s",
 			 (unsigned long long)id, names[i]);
 		ret = lf_read_attr(path, buf, sizeof(buf));

@@ -102,7 +102,7 @@ static int parse_columns(const char *list)
 		size_t len = strcspn(p, ",");
 		int id;
 
-		if (!len || ncolumns >= sizeof(columns) / sizeof(columns[0])) {
+		if (!len || ncolumns >= ARRAY_SIZE(columns)) {
 			lf_errmsg(NULL, "bad column list", list,
 				  strerror(EINVAL));
 			return -EINVAL;
@@ -159,7 +159,7 @@ static int lazyfree_of(const char *mnt, const struct lf_entry *e,
 	struct stat st;
 	FILE *procs, *f;
 	long pid;
-	int fd, ret;
+	int ret = 0;
 
 	*sum = 0;
 	snprintf(dir, sizeof(dir), "%s%s", mnt,
@@ -168,18 +168,18 @@ static int lazyfree_of(const char *mnt, const struct lf_entry *e,
 	if (ret < 0 || st.st_ino != e->id)
 		return -ENOENT;		/* removed: no processes left */
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	fd = lf_open(path, 0);
-	if (fd < 0 || !(procs = fdopen(fd, "r"))) {
+	procs = lf_fopen(path);
+	if (!procs) {
 		ret = -errno;
 		lf_err(path, "read failed", NULL, ret);
 		return ret;
 	}
 	while (fscanf(procs, "%ld", &pid) == 1) {
 		snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
-		fd = lf_open(path, 0);
-		if (fd < 0 && (errno == ENOENT || errno == ESRCH))
+		f = lf_fopen(path);
+		if (!f && (errno == ENOENT || errno == ESRCH))
 			continue;	/* exited meanwhile */
-		if (fd < 0 || !(f = fdopen(fd, "r"))) {
+		if (!f) {
 			ret = -errno;
 			lf_err(path, "read failed", NULL, ret);
 			break;
@@ -363,7 +363,8 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 	if (ret < 0)
 		goto read_fail;
 	fmt_size(o, v, f[F_REWRITTEN].value, sizeof(f[0].value));
-	f[F_FREED].number = f[F_REWRITTEN].number = o->bytes;
+	f[F_FREED].number = o->bytes;
+	f[F_REWRITTEN].number = o->bytes;
 
 	tb = new_table(o, "lazyfree");
 	if (!tb)
@@ -528,6 +529,10 @@ static int cmd_metrics(int argc, char **argv, struct opts *o)
  * reclaim the whole amount, after having dropped what it could. Without
  * swap what goes is what lazily freed pages and page cache held.
  */
+#define NO_CURRENT "not available (root cgroup, or memory controller off " \
+	"for this cgroup)"
+#define NO_RECLAIM "not available (kernel before 5.19)"
+
 static int cmd_reclaim(int argc, char **argv, struct opts *o)
 {
 	char cur_path[LF_PATH_MAX + 32], rec_path[LF_PATH_MAX + 32];
@@ -558,16 +563,16 @@ static int cmd_reclaim(int argc, char **argv, struct opts *o)
 			  "v1", strerror(EOPNOTSUPP));
 		return 1;
 	}
-	ret = lf_stat(rec_path, &st);
-	if (ret < 0) {
-		lf_err(rec_path, ret == -ENOENT ?
-		       "not available (kernel before 5.19, root cgroup, or memory controller off for this cgroup)" :
-		       "not available", NULL, ret);
-		return 1;
-	}
 	ret = lf_read_u64(cur_path, &before);
 	if (ret < 0) {
-		lf_err(cur_path, "read failed", NULL, ret);
+		lf_err(cur_path, ret == -ENOENT ? NO_CURRENT : "read failed",
+		       NULL, ret);
+		return 1;
+	}
+	ret = lf_stat(rec_path, &st);
+	if (ret < 0) {
+		lf_err(rec_path, ret == -ENOENT ? NO_RECLAIM : "not available",
+		       NULL, ret);
 		return 1;
 	}
 	cur = before;
@@ -628,7 +633,7 @@ static void usage(void)
 	       lf_progname);
 	printf("Control lazyfree, the per-cgroup MADV_FREE policy module.\n\n");
 	printf("Commands:\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
 		char head[64];
 
 		snprintf(head, sizeof(head), "%s %s", commands[i].name,
@@ -715,10 +720,10 @@ int main(int argc, char **argv)
 		return 1;
 	if (optind < argc) {
 		name = argv[optind++];
-		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(commands); i++)
 			if (!strcmp(name, commands[i].name))
 				break;
-		if (i == sizeof(commands) / sizeof(commands[0])) {
+		if (i == ARRAY_SIZE(commands)) {
 			lf_errmsg(NULL, "unknown command", name,
 				  strerror(EINVAL));
 			errtryhelp();

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #define LF_SYSFS	"/sys/kernel/lazyfree"
@@ -20,6 +21,7 @@
 #define LF_PARAMS	"/sys/module/lazyfree/parameters"
 #define LF_PATH_MAX	4096
 #define LF_ATTR_MAX	4096
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 enum lf_mode {
 	LF_MODE_FREE,
@@ -40,6 +42,7 @@ bool lf_root_overridden(void);
 int lf_real_path(const char *logical, char *out, size_t size);
 const char *lf_logical_path(const char *real);
 int lf_open(const char *logical, int flags);
+FILE *lf_fopen(const char *logical);
 int lf_stat(const char *logical, struct stat *st);
 int lf_read_attr(const char *logical, char *buf, size_t size);
 int lf_write_attr(const char *logical, const char *val);

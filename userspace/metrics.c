@@ -3,7 +3,7 @@
  * lazyfreectl - Prometheus text exposition (format 0.0.4)
  *
  * Written for node_exporter's textfile collector: HELP and TYPE before each
- * family, one sample per line, label values escaped (\\, \", \n).
+ * family, one sample per line, label values escaped (backslash, quote, newline).
  * Node-wide counters come from /sys/kernel/lazyfree/{free,rewritten}_bytes,
  * per-cgroup ones from cgroups/<id>/; the cgroup label is the path inside
  * the hierarchy, as in the module's path file.

@@ -604,9 +604,13 @@ def promcheck_rejects_bad_text():
 def reclaim_errors():
     f = standard()
     rc, out, err = f.run('reclaim', 'kubepods.slice')
+    eq((rc, err), (1, 'lazyfreectl: /sys/fs/cgroup/kubepods.slice/memory.current: '
+                   'not available (root cgroup, or memory controller off for '
+                   'this cgroup): No such file or directory\n'))
+    f.write(f.mnt + '/kubepods.slice/memory.current', '4096')
+    rc, out, err = f.run('reclaim', 'kubepods.slice')
     eq((rc, err), (1, 'lazyfreectl: /sys/fs/cgroup/kubepods.slice/memory.reclaim: '
-                   'not available (kernel before 5.19, root cgroup, or memory '
-                   'controller off for this cgroup): No such file or directory\n'))
+                   'not available (kernel before 5.19): No such file or directory\n'))
     f.cleanup()
     f = standard('v1')
     rc, out, err = f.run('reclaim', 'kubepods.slice')
