@@ -94,7 +94,13 @@ build_all() {
 	done
 }
 
-# Initramfs for kernel <rel>: module, tool (+ its shared libraries), tests.
+# Initramfs for kernel <rel>:
+#   /lazyfree/lazyfree.ko
+#   /lazyfree/bin/       lazyfreectl, every executable in
+#                        userspace/tests/build/ and in <selftests OUT>/bin/
+#                        (helpers the tests call; on PATH)
+#   /lazyfree/tests/     every file in <selftests OUT>/ (executables run)
+# Dynamically linked programs bring their shared libraries along.
 pack_initramfs() {
 	local rel=$1 stage=$BUILD/kernels/$rel/stage t
 	initramfs_base "$stage"
@@ -102,6 +108,10 @@ pack_initramfs() {
 	if [ "$USERSPACE_OK" = 0 ]; then
 		initramfs_add "$stage" "$REPO/userspace/lazyfreectl" /lazyfree/bin/lazyfreectl
 	fi
+	for t in "$REPO"/userspace/tests/build/* "$BUILD"/selftests/bin/*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		initramfs_add "$stage" "$t" "/lazyfree/bin/${t##*/}"
+	done
 	for t in "$BUILD"/selftests/*; do
 		[ -f "$t" ] || continue
 		initramfs_add "$stage" "$t" "/lazyfree/tests/${t##*/}"
