@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/io_uring.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -48,12 +47,6 @@
 #endif
 #ifndef __NR_mseal
 #define __NR_mseal 462
-#endif
-#ifndef __NR_io_uring_setup
-#define __NR_io_uring_setup 425
-#endif
-#ifndef __NR_io_uring_enter
-#define __NR_io_uring_enter 426
 #endif
 
 #define SLACK_KB 16
@@ -433,76 +426,6 @@ static void c_uffd(struct lf_result *r, const void *arg)
 
 /* --------------------------------------------------------------- io_uring */
 
-static long io_uring_madvise(void *addr, size_t len, int advice, int *skip)
-{
-	struct io_uring_params prm = { 0 };
-	unsigned int *sq_tail, *sq_array, *cq_head, *cq_tail, sq_mask, cq_mask;
-	struct io_uring_sqe *sqes;
-	struct io_uring_cqe *cqes;
-	size_t sq_sz, cq_sz;
-	char *sq, *cq;
-	long res;
-	int fd;
-
-	*skip = 0;
-	fd = syscall(__NR_io_uring_setup, 4, &prm);
-	if (fd < 0) {
-		*skip = errno;
-		return -1;
-	}
-	sq_sz = prm.sq_off.array + prm.sq_entries * sizeof(unsigned int);
-	cq_sz = prm.cq_off.cqes + prm.cq_entries * sizeof(struct io_uring_cqe);
-	if (prm.features & IORING_FEAT_SINGLE_MMAP)
-		sq_sz = cq_sz = sq_sz > cq_sz ? sq_sz : cq_sz;
-	sq = mmap(NULL, sq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-		  fd, IORING_OFF_SQ_RING);
-	if (sq == MAP_FAILED)
-		return -1;
-	cq = sq;
-	if (!(prm.features & IORING_FEAT_SINGLE_MMAP)) {
-		cq = mmap(NULL, cq_sz, PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
-		if (cq == MAP_FAILED)
-			return -1;
-	}
-	sqes = mmap(NULL, prm.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
-	if (sqes == MAP_FAILED)
-		return -1;
-	sq_tail = (unsigned int *)(sq + prm.sq_off.tail);
-	sq_array = (unsigned int *)(sq + prm.sq_off.array);
-	sq_mask = *(unsigned int *)(sq + prm.sq_off.ring_mask);
-	cq_head = (unsigned int *)(cq + prm.cq_off.head);
-	cq_tail = (unsigned int *)(cq + prm.cq_off.tail);
-	cq_mask = *(unsigned int *)(cq + prm.cq_off.ring_mask);
-	cqes = (struct io_uring_cqe *)(cq + prm.cq_off.cqes);
-
-	memset(&sqes[0], 0, sizeof(sqes[0]));
-	sqes[0].opcode = IORING_OP_MADVISE;
-	sqes[0].fd = -1;
-	sqes[0].addr = (unsigned long)addr;
-	sqes[0].len = len;		/* off = 0: 6.12 falls back to len */
-	sqes[0].fadvise_advice = advice;
-	sqes[0].user_data = 0x1f;
-	sq_array[*sq_tail & sq_mask] = 0;
-	__atomic_store_n(sq_tail, *sq_tail + 1, __ATOMIC_RELEASE);
-	if (syscall(__NR_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS,
-		    NULL, 0) < 0)
-		return -1;
-	if (__atomic_load_n(cq_tail, __ATOMIC_ACQUIRE) == *cq_head) {
-		errno = EIO;
-		return -1;
-	}
-	res = cqes[*cq_head & cq_mask].res;
-	__atomic_store_n(cq_head, *cq_head + 1, __ATOMIC_RELEASE);
-	close(fd);
-	if (res < 0) {
-		errno = -res;
-		return -1;
-	}
-	return res;
-}
-
 static void c_io_uring(struct lf_result *r, const void *arg)
 {
 	bool file = arg != NULL;
@@ -524,7 +447,7 @@ static void c_io_uring(struct lf_result *r, const void *arg)
 	}
 	lf_fill(r, 0, p, 8, 0x20, file ? 'K' : 'Z');
 	lf_mem_before(r);
-	record(r, io_uring_madvise(p, 8 * PG, MADV_FREE, &skip));
+	record(r, lf_io_uring_madvise(p, 8 * PG, MADV_FREE, &skip));
 	lf_mem_after(r);
 	if (skip)
 		return lf_skip(r, "io_uring_setup: %s", strerror(skip));
@@ -915,10 +838,11 @@ TEST_F_TIMEOUT(matrix, differential, 300)
 		EXPECT_GE(dn->anon_before_kb - dn->anon_after_kb, want - SLACK_KB)
 			TH_LOG("dontneed: Anonymous %ld -> %ld kB, %d zeroed pages should have left",
 			       dn->anon_before_kb, dn->anon_after_kb, zpages);
-		if (!zpages)
+		if (!zpages) {
 			EXPECT_LE(dn->anon_before_kb - dn->anon_after_kb, SLACK_KB)
 				TH_LOG("dontneed: Anonymous %ld -> %ld kB with nothing to drop",
 				       dn->anon_before_kb, dn->anon_after_kb);
+		}
 	}
 	TH_LOG("compared %d pages, %d dropped under dontneed", base->npages, zpages);
 }

@@ -125,6 +125,9 @@ char *lf_map_anon(size_t len);
 /* Create an unlinked regular file of len bytes filled with byte c. */
 int lf_tmpfile(size_t len, unsigned char c);
 
+/* IORING_OP_MADVISE via raw syscalls; *skip = setup errno if no io_uring */
+long lf_io_uring_madvise(void *addr, size_t len, int advice, int *skip);
+
 int lf_msleep(int ms);
 long lf_now_ms(void);
 
