@@ -345,7 +345,9 @@ int lf_track(uint64_t id, bool *added)
 	if (ret == -EEXIST)
 		return 0;
 	if (ret < 0) {
-		lf_err(LF_CGROUPS "/add", "write failed", val, ret);
+		lf_err(LF_CGROUPS "/add", ret == -ENOSPC ?
+		       "write failed, max_cgroups reached" : "write failed",
+		       val, ret);
 		return ret;
 	}
 	*added = true;

@@ -239,6 +239,17 @@ def set_add_refused_by_kernel():
 
 
 @test
+def set_add_max_cgroups_reached():
+    f = standard()
+    os.remove(f.real(SYSFS + '/cgroups/add'))
+    os.symlink('/dev/full', f.real(SYSFS + '/cgroups/add'))  # ENOSPC
+    rc, out, err = f.run('set', 'system.slice/bar.service', 'free')
+    eq((rc, err), (1, f'lazyfreectl: {SYSFS}/cgroups/add: write failed, '
+                   f'max_cgroups reached ({f.untracked}): No space left on device\n'))
+    f.cleanup()
+
+
+@test
 def set_bad_mode_and_usage():
     f = standard()
     snap = f.snapshot()
