@@ -23,6 +23,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import promcheck  # noqa: E402
 
 TOOL = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
