@@ -270,6 +270,11 @@ main() {
 	local start rel
 	start=$(now)
 	mkdir -p "$BUILD/logs" "$CACHE"
+	# One run at a time per build dir and per cache (several people may
+	# share a checkout; LAZYFREE_BUILD gives a run its own build dir).
+	exec 8>"$BUILD/.lock" 9>"$CACHE/.lock"
+	flock -n 8 || { log "check: another make check uses $BUILD; waiting"; flock 8; }
+	flock -n 9 || { log "check: another make check uses $CACHE; waiting"; flock 9; }
 	rm -rf "$BUILD"/logs/*
 	log "check: cache $CACHE, build $BUILD"
 	apt_update
