@@ -288,7 +288,7 @@ struct field {
 	const char *label;	/* human output */
 	const char *key;	/* JSON */
 	char value[256];
-	bool number;
+	int json;		/* SCOLS_JSON_* */
 };
 
 static int cmd_status(int argc, char **argv, struct opts *o)
@@ -296,15 +296,15 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 	enum { F_ENABLED, F_HOOK, F_HIER, F_MOUNT, F_DEFAULT, F_CGROUPS,
 	       F_MAX, F_FREED, F_REWRITTEN, NF };
 	struct field f[NF] = {
-		[F_ENABLED] = { "enabled", "enabled" },
+		[F_ENABLED] = { "enabled", "enabled", "", SCOLS_JSON_BOOLEAN },
 		[F_HOOK] = { "hook", "hook" },
 		[F_HIER] = { "hierarchy", "hierarchy" },
 		[F_MOUNT] = { "mount", "mount" },
 		[F_DEFAULT] = { "default mode", "default_mode" },
-		[F_CGROUPS] = { "cgroups", "cgroups", "", true },
-		[F_MAX] = { "max cgroups", "max_cgroups", "", true },
-		[F_FREED] = { "freed", "freed", "", false },
-		[F_REWRITTEN] = { "rewritten", "rewritten", "", false },
+		[F_CGROUPS] = { "cgroups", "cgroups", "", SCOLS_JSON_NUMBER },
+		[F_MAX] = { "max cgroups", "max_cgroups", "", SCOLS_JSON_NUMBER },
+		[F_FREED] = { "freed", "freed" },
+		[F_REWRITTEN] = { "rewritten", "rewritten" },
 	};
 	struct libscols_table *tb;
 	struct libscols_line *ln = NULL;
@@ -363,14 +363,16 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 	if (ret < 0)
 		goto read_fail;
 	fmt_size(o, v, f[F_REWRITTEN].value, sizeof(f[0].value));
-	f[F_FREED].number = o->bytes;
-	f[F_REWRITTEN].number = o->bytes;
+	if (o->bytes) {
+		f[F_FREED].json = SCOLS_JSON_NUMBER;
+		f[F_REWRITTEN].json = SCOLS_JSON_NUMBER;
+	}
 
 	tb = new_table(o, "lazyfree");
 	if (!tb)
 		return 1;
 	if (o->json) {
-		/* one object: {"lazyfree": [{"enabled": "yes", ...}]} */
+		/* one object: {"lazyfree": [{"enabled": true, ...}]} */
 		ln = scols_table_new_line(tb, NULL);
 		for (i = 0; ln && i < NF; i++) {
 			struct libscols_column *cl;
@@ -378,9 +380,7 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 			cl = scols_table_new_column(tb, f[i].key, 0, 0);
 			if (!cl)
 				goto fail;
-			if (f[i].number)
-				scols_column_set_json_type(cl,
-							   SCOLS_JSON_NUMBER);
+			scols_column_set_json_type(cl, f[i].json);
 			if (f[i].value[0] && set_cell(ln, i, f[i].value))
 				goto fail;
 		}

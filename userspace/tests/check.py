@@ -316,13 +316,16 @@ def status_human_and_json():
             'rewritten:    512M']
     eq([ln.rstrip() for ln in out.splitlines()], want)
     js = json.loads(ok(*f.run('--json', '--bytes')))
-    eq(js, {'lazyfree': [{'enabled': 'yes',
+    eq(js, {'lazyfree': [{'enabled': True,
                           'hook': 'madvise_dontneed_free_valid_vma (ftrace), '
                                   'madvise_free_single_vma (kprobe)',
                           'hierarchy': 'v2', 'mount': '/sys/fs/cgroup',
                           'default_mode': 'free', 'cgroups': 4,
                           'max_cgroups': 4096, 'freed': 1610612736,
                           'rewritten': 536870912}]})
+    f.write(SYSFS + '/enabled', '0')
+    eq(json.loads(ok(*f.run('-J')))['lazyfree'][0]['enabled'], False)
+    assert 'enabled:      no\n' in ok(*f.run()), 'enabled no'
     f.cleanup()
 
 
