@@ -10,6 +10,7 @@
  * here therefore uses FIXTURE_TEARDOWN_PARENT(), which runs exactly once
  * on either path (a shared flag decides), and the warning is silenced for
  * the rest of the test file.
+ * Plain TEST() leaves its wrapper's `variant` unused; use TEST_F().
  */
 #ifndef LF_HARNESS_H
 #define LF_HARNESS_H
