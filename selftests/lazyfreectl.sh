@@ -24,7 +24,7 @@ B=$R/$NAME
 TMP=${TMPDIR:-/tmp}/lazyfreectl-test.$$
 MIB=32
 
-NTESTS=17
+NTESTS=18
 n=0
 pass=0
 fail=0
@@ -164,7 +164,8 @@ fi
 # 5: default / disable / enable write the module's files
 run default dontneed; r1=$rc; d1=$(cat $SYS/default_mode)
 run disable; r2=$rc; e1=$(cat $SYS/enabled)
-run "enable"; r3=$rc; e2=$(cat $SYS/enabled)
+# shellcheck disable=SC3044 # "enable" is an argument here
+run enable; r3=$rc; e2=$(cat $SYS/enabled)
 run default free; r4=$rc; d2=$(cat $SYS/default_mode)
 if [ "$r1$r2$r3$r4" = 0000 ] && [ "$d1$e1$e2$d2" = dontneed01free ]; then
 	ok "default, disable, enable"
@@ -338,7 +339,25 @@ else
 	not_ok "status --bytes matches free_bytes" "status '$fr' sysfs '$(cat $SYS/free_bytes)'"
 fi
 
-# 17: removed cgroups leave the list (module prunes within ~2 s)
+# 17: not root: reading works, writing is refused before anything happens
+if su -s /bin/sh nobody -c true 2>/dev/null; then
+	su -s /bin/sh nobody -c "$T list -r -n -o PATH" >"$TMP/out" 2>"$TMP/err"
+	r1=$?
+	grep -q "^/$NAME/free\$" "$TMP/out"; g=$?
+	su -s /bin/sh nobody -c "$T set $B/free dontneed" >"$TMP/out" 2>"$TMP/err"
+	r2=$?
+	e=$(cat "$TMP/err")
+	if [ "$r1$g$r2" = 001 ] && [ "$(attr "$B/free" mode)" = free ] &&
+	   [ "$e" = "lazyfreectl: set: must be run as root: Operation not permitted" ]; then
+		ok "not root: list works, set refused"
+	else
+		not_ok "not root: list works, set refused" "rc list=$r1 grep=$g set=$r2" "$e"
+	fi
+else
+	skip "not root: list works, set refused" "cannot su to nobody"
+fi
+
+# 18: removed cgroups leave the list (module prunes within ~2 s)
 for d in "$B/parent/child" "$B/parent" "$B/free" "$B/dontneed"; do
 	rmdir "$d"
 done
