@@ -9,6 +9,8 @@
 
 QEMU_MEM=${QEMU_MEM:-2G}
 QEMU_SMP=${QEMU_SMP:-2}
+# More QEMU options, e.g. -icount for rig/bench.sh (which also sets QEMU_SMP=1).
+QEMU_EXTRA=${QEMU_EXTRA:-}
 
 # Kernel command line shared by every boot: serial console, reboot (and
 # so QEMU exit, -no-reboot) at once on panic, and room for slow TCG
@@ -29,7 +31,7 @@ qemu_boot() {
 	start=$(now)
 	# shellcheck disable=SC2086
 	timeout -k 10 "$timeout" "$QEMU" \
-		-accel tcg,thread=single -cpu max -smp "$QEMU_SMP" -m "$QEMU_MEM" \
+		-accel tcg,thread=single -cpu max -smp "$QEMU_SMP" -m "$QEMU_MEM" $QEMU_EXTRA \
 		-nographic -no-reboot -monitor none -net none \
 		-serial "file:$logdir/console.log" \
 		-serial "file:$logdir/guest.log" \
