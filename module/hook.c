@@ -45,6 +45,7 @@ void notrace lf_hook_enter(void)
 {
 	this_cpu_inc(lf_inside);
 }
+NOKPROBE_SYMBOL(lf_hook_enter);
 
 void lf_hook_leave(void)
 {

@@ -40,6 +40,7 @@ struct lf_cgroup {
 	struct list_head lnode;		/* lf_cgroups; under lf_lock */
 	u64 id;
 	int mode;			/* enum lf_mode; READ_ONCE/xchg */
+	unsigned long cached;		/* generation << 2 | effective mode */
 	struct lf_stats __percpu *stats;
 	struct cgroup *cgrp;		/* reference held while tracked */
 	struct kobject kobj;

@@ -11,6 +11,7 @@
 
 #include <linux/cgroup.h>
 #include <linux/hash.h>
+#include <linux/kprobes.h>
 #include <linux/memcontrol.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
@@ -43,6 +44,12 @@ static LIST_HEAD(lf_cgroups);
 static atomic_t lf_nr_cgroups = ATOMIC_INIT(0);
 /* tracked cgroups with a mode other than inherit: 0 means no walk needed */
 static atomic_t lf_nr_explicit = ATOMIC_INIT(0);
+/*
+ * Bumped by every change that can change an effective mode.  A tracked
+ * cgroup caches its effective mode with the generation it was resolved
+ * in, so the madvise path walks the hierarchy only after a change.
+ */
+static unsigned long lf_gen = 1;
 
 /* ids of untracked cgroups seen calling MADV_FREE; 0 is a free slot */
 static u64 lf_pending[1 << LF_PENDING_BITS];
@@ -62,9 +69,17 @@ enum lf_mode lf_default_mode(void)
 	return READ_ONCE(lf_default);
 }
 
+/* After a change of any mode: cached effective modes are stale. */
+static void lf_modes_changed(void)
+{
+	smp_wmb();		/* the new mode before the new generation */
+	WRITE_ONCE(lf_gen, READ_ONCE(lf_gen) + 1);
+}
+
 void lf_set_default_mode(enum lf_mode mode)
 {
 	WRITE_ONCE(lf_default, mode);
+	lf_modes_changed();
 }
 
 static struct hlist_head *lf_bucket(u64 id)
@@ -72,8 +87,8 @@ static struct hlist_head *lf_bucket(u64 id)
 	return &lf_table[hash_64(id, lf_hash_bits)];
 }
 
-/* Caller holds rcu_read_lock() or lf_lock. */
-static struct lf_cgroup *lf_lookup(u64 id)
+/* Caller is an RCU reader (of any flavour) or holds lf_lock. */
+static nokprobe_inline struct lf_cgroup *lf_lookup(u64 id)
 {
 	struct lf_cgroup *lc;
 
@@ -87,11 +102,11 @@ static struct lf_cgroup *lf_lookup(u64 id)
 /*
  * The cgroup an mm is charged to: that of its owner, so that io_uring
  * workers and kernel threads acting for a process count for the process.
- * Caller holds rcu_read_lock().
+ * Caller has preemption disabled (an RCU reader).
  */
-static struct cgroup *lf_mm_cgroup(struct mm_struct *mm)
+static nokprobe_inline struct cgroup *lf_mm_cgroup(struct mm_struct *mm)
 {
-	struct task_struct *owner = rcu_dereference(mm->owner);
+	struct task_struct *owner = rcu_dereference_sched(mm->owner);
 
 	if (!owner)
 		owner = current;
@@ -101,7 +116,8 @@ static struct cgroup *lf_mm_cgroup(struct mm_struct *mm)
 }
 
 /* Nearest explicit mode from @cgrp up; @lc is @cgrp's entry, if tracked. */
-static enum lf_mode lf_resolve(struct cgroup *cgrp, struct lf_cgroup *lc)
+static nokprobe_inline enum lf_mode lf_resolve(struct cgroup *cgrp,
+					       struct lf_cgroup *lc)
 {
 	for (;;) {
 		if (lc) {
@@ -117,7 +133,7 @@ static enum lf_mode lf_resolve(struct cgroup *cgrp, struct lf_cgroup *lc)
 	}
 }
 
-static void lf_request_discovery(u64 id)
+static nokprobe_inline void lf_request_discovery(u64 id)
 {
 	u64 *slot = &lf_pending[hash_64(id, LF_PENDING_BITS)];
 
@@ -129,37 +145,62 @@ static void lf_request_discovery(u64 id)
 		queue_work(system_unbound_wq, &lf_discover_work);
 }
 
+/* @lc's effective mode, from its cache while no mode has changed. */
+static nokprobe_inline enum lf_mode lf_tracked_mode(struct cgroup *cgrp,
+						    struct lf_cgroup *lc)
+{
+	unsigned long gen = READ_ONCE(lf_gen);
+	unsigned long cached = READ_ONCE(lc->cached);
+	enum lf_mode mode;
+
+	if (likely(cached >> 2 == gen))
+		return cached & 3;
+	smp_rmb();		/* modes as new as @gen, or newer */
+	mode = lf_resolve(cgrp, lc);
+	WRITE_ONCE(lc->cached, gen << 2 | mode);
+	return mode;
+}
+
 /*
  * The madvise path: @bytes of private anonymous memory of @mm are being
- * advised MADV_FREE.  Count them and return the mode that applies.
+ * advised MADV_FREE, and the kernel will accept them.  Count them and
+ * return the mode that applies.
+ *
+ * The read side is preemption disabled, not rcu_read_lock(): since the
+ * RCU flavours were merged (4.20) call_rcu() waits for such sections
+ * too, which covers our entries, cgroups and tasks, and it costs a few
+ * instructions instead of two calls on preemptible-RCU kernels.
  */
-enum lf_mode lf_account_free(struct mm_struct *mm, u64 bytes)
+enum lf_mode notrace lf_account_free(struct mm_struct *mm, u64 bytes)
 {
 	struct lf_cgroup *lc;
 	struct cgroup *cgrp;
 	enum lf_mode mode;
 
-	rcu_read_lock();
+	rcu_read_lock_sched_notrace();
 	cgrp = lf_mm_cgroup(mm);
 	lc = lf_lookup(cgroup_id(cgrp));
-	if (atomic_read(&lf_nr_explicit))
-		mode = lf_resolve(cgrp, lc);
+	if (likely(lc))
+		mode = lf_tracked_mode(cgrp, lc);
+	else if (atomic_read(&lf_nr_explicit))
+		mode = lf_resolve(cgrp, NULL);
 	else
 		mode = READ_ONCE(lf_default);
 
 	this_cpu_add(lf_node->free_bytes, bytes);
 	if (mode == LF_MODE_DONTNEED)
 		this_cpu_add(lf_node->rewritten_bytes, bytes);
-	if (lc) {
+	if (likely(lc)) {
 		this_cpu_add(lc->stats->free_bytes, bytes);
 		if (mode == LF_MODE_DONTNEED)
 			this_cpu_add(lc->stats->rewritten_bytes, bytes);
 	} else {
 		lf_request_discovery(cgroup_id(cgrp));
 	}
-	rcu_read_unlock();
+	rcu_read_unlock_sched_notrace();
 	return mode;
 }
+NOKPROBE_SYMBOL(lf_account_free);
 
 static void lf_stats_sum(struct lf_stats __percpu *stats, struct lf_stats *sum)
 {
@@ -193,6 +234,8 @@ void lf_cgroup_set_mode(struct lf_cgroup *lc, enum lf_mode mode)
 		atomic_inc(&lf_nr_explicit);
 	else if (old != LF_MODE_INHERIT && mode == LF_MODE_INHERIT)
 		atomic_dec(&lf_nr_explicit);
+	if (old != mode)
+		lf_modes_changed();
 }
 
 enum lf_mode lf_cgroup_effective_mode(struct lf_cgroup *lc)
@@ -323,8 +366,10 @@ static void lf_cgroup_unlink(struct lf_cgroup *lc)
 	list_del(&lc->lnode);
 	atomic_dec(&lf_nr_cgroups);
 	kobject_del(&lc->kobj);
-	if (lc->mode != LF_MODE_INHERIT)
+	if (lc->mode != LF_MODE_INHERIT) {
 		atomic_dec(&lf_nr_explicit);
+		lf_modes_changed();
+	}
 	kobject_put(&lc->kobj);
 }
 

@@ -15,7 +15,7 @@
  * call is MADV_FREE on a VMA it may act on, and its replacement.
  */
 
-#include <linux/hugetlb.h>
+#include <linux/indirect_call_wrapper.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
@@ -28,27 +28,15 @@
 static const struct lf_strategy *lf_active __read_mostly;
 
 /*
- * Private anonymous and not armed for userfaultfd (whose remove event may
- * drop mmap_lock and look the VMA up again): what MADV_FREE acts on, given
- * that the kernel's own checks for locked, PFN-map and hugetlb VMAs passed.
+ * Where the kernel's own checks pass for MADV_FREE (not hugetlb, locked or
+ * a PFN map) and MADV_FREE then acts (private anonymous), and not armed
+ * for userfaultfd, whose remove event may drop mmap_lock and look the VMA
+ * up again.
  */
-static bool lf_vma_lazyfree(struct vm_area_struct *vma)
+static bool notrace lf_vma_lazyfree(struct vm_area_struct *vma)
 {
-	return vma_is_anonymous(vma) && !userfaultfd_armed(vma);
-}
-
-/*
- * [start, end) of @vma, private anonymous, is being advised MADV_FREE and
- * the kernel accepts it.  Account it; under dontneed drop it now, exactly
- * as MADV_DONTNEED would.  Returns the end of what is left for MADV_FREE.
- */
-static unsigned long lf_free_range(struct vm_area_struct *vma,
-				   unsigned long start, unsigned long end)
-{
-	if (lf_account_free(vma->vm_mm, end - start) != LF_MODE_DONTNEED)
-		return end;
-	lf_zap_range(vma, start, end - start);
-	return start;
+	return !(vma->vm_flags & (VM_HUGETLB | VM_PFNMAP | VM_LOCKED)) &&
+	       vma_is_anonymous(vma) && !userfaultfd_armed(vma);
 }
 
 /*
@@ -56,37 +44,40 @@ static unsigned long lf_free_range(struct vm_area_struct *vma,
  * madvise_dontneed_free_valid_vma(vma, start, &end, behavior) whether the
  * VMA may be freed, returns -EINVAL if not and 0 at once if the range came
  * back empty, and otherwise calls madvise_free_single_vma(), which refuses
- * (-EINVAL) anything but an anonymous VMA.  The VMA range is already
- * clipped to [start, end) and mmap_lock is held for reading.
+ * (-EINVAL) anything but an anonymous VMA.  [start, end) is already
+ * clipped to the VMA and mmap_lock is held for reading.
  *
- * For MADV_FREE on a non-hugetlb VMA the check is
- * !(vm_flags & (VM_PFNMAP | VM_LOCKED)); lf_valid_vma_free() gives that
- * same answer, and where it is yes and the VMA is private anonymous, may
- * first drop the range and hand back an empty one: the caller then returns
- * 0, which is what MADV_FREE returns there.  Hugetlb VMAs and other advice
- * are never redirected.
+ * On entry, for MADV_FREE on a VMA lf_vma_lazyfree() accepts, the range is
+ * counted.  Under dontneed the call is redirected to
+ * lf_valid_vma_dontneed(), which drops the range as MADV_DONTNEED would
+ * and answers "valid, nothing left": the caller returns 0, which is what
+ * MADV_FREE returns there.  Every other call runs the kernel's function.
  */
-static bool lf_valid_vma_free(struct vm_area_struct *vma, unsigned long start,
-			      unsigned long *end, int behavior)
+static bool lf_valid_vma_dontneed(struct vm_area_struct *vma,
+				  unsigned long start, unsigned long *end,
+				  int behavior)
 {
-	bool valid = !(vma->vm_flags & (VM_PFNMAP | VM_LOCKED));
-
-	if (valid && lf_vma_lazyfree(vma) && start < *end)
-		*end = lf_free_range(vma, start, *end);
+	lf_zap_range(vma, start, *end - start);
+	*end = start;
 	lf_hook_leave();
-	return valid;
+	return true;
 }
 
 static unsigned long notrace lf_valid_vma_redirect(struct pt_regs *regs)
 {
 	struct vm_area_struct *vma;
+	unsigned long start, end;
 
 	if ((int)regs_get_kernel_argument(regs, 3) != MADV_FREE)
 		return 0;
 	vma = (struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
-	if (is_vm_hugetlb_page(vma))
+	start = regs_get_kernel_argument(regs, 1);
+	end = *(unsigned long *)regs_get_kernel_argument(regs, 2);
+	if (!lf_vma_lazyfree(vma) || start >= end)
 		return 0;
-	return (unsigned long)lf_valid_vma_free;
+	if (lf_account_free(vma->vm_mm, end - start) != LF_MODE_DONTNEED)
+		return 0;
+	return (unsigned long)lf_valid_vma_dontneed;
 }
 
 /* First match wins. */
@@ -118,11 +109,15 @@ const struct lf_strategy *lf_strategy_select(void)
 }
 
 /*
- * Called by the mechanism with preemption disabled, on every call of the
- * hooked function: the replacement to run instead, or 0 for the original.
+ * Called by the mechanism on every call of the hooked function, before it
+ * runs, in the caller's context (preemption may be disabled): counts what
+ * it must and returns the replacement to run instead, or 0 for the
+ * original.
  */
 unsigned long notrace lf_redirect(struct pt_regs *regs)
 {
-	return lf_active->redirect(regs);
+	/* a direct call for the strategy of this build: no retpoline */
+	return INDIRECT_CALL_1(lf_active->redirect, lf_valid_vma_redirect,
+			       regs);
 }
 NOKPROBE_SYMBOL(lf_redirect);

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lfbench - cost of one madvise() call, for `make bench`.
+ *
+ *   lfbench [-c CGROUP] ADVICE SIZE ITERATIONS
+ *	Touch SIZE bytes of private anonymous memory, then time one
+ *	madvise(ADVICE) over it; repeat.  Prints the median cost of the call
+ *	in TSC ticks, less the cost of reading the TSC twice.  Under QEMU
+ *	-icount shift=0 a tick is one guest instruction, so the figure is an
+ *	instruction count and repeats exactly from run to run.
+ *   lfbench -m DIR COUNT
+ *	Create COUNT cgroups DIR/c<N> and track each with lazyfree
+ *	(cgroups/add); prints how many it added.
+ *   lfbench -n DIR DEPTH
+ *	Create DIR/l1/l2/.../l<DEPTH>; prints the deepest path.
+ *
+ * ADVICE: free, dontneed, willneed.  SIZE: bytes, with k or m suffix.
+ * -c CGROUP: move this process into CGROUP (a cgroup directory) first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#define WARMUP		16
+#define ADD_PATH	"/sys/kernel/lazyfree/cgroups/add"
+
+static void die(const char *what, const char *arg)
+{
+	fprintf(stderr, "lfbench: %s %s: %s\n", what, arg ? arg : "",
+		strerror(errno));
+	exit(1);
+}
+
+static void write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		die("write", path);
+	close(fd);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[n / 2];
+}
+
+static size_t parse_size(const char *s)
+{
+	char *end;
+	size_t n = strtoul(s, &end, 10);
+
+	if (*end == 'k')
+		n <<= 10;
+	else if (*end == 'm')
+		n <<= 20;
+	else if (*end)
+		n = 0;
+	return n;
+}
+
+static int parse_advice(const char *s)
+{
+	if (!strcmp(s, "free"))
+		return MADV_FREE;
+	if (!strcmp(s, "dontneed"))
+		return MADV_DONTNEED;
+	if (!strcmp(s, "willneed"))
+		return MADV_WILLNEED;
+	return -1;
+}
+
+static int bench(int advice, size_t size, int iters)
+{
+	uint64_t *cost = calloc(iters, sizeof(*cost));
+	uint64_t *empty = calloc(iters, sizeof(*empty));
+	long page = sysconf(_SC_PAGESIZE);
+	size_t off;
+	char *p;
+	int i;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || !cost || !empty)
+		die("mmap", NULL);
+	/* base pages: the cost per page, not THP's luck */
+	madvise(p, size, MADV_NOHUGEPAGE);
+
+	for (i = -WARMUP; i < iters; i++) {
+		uint64_t t0, t1, t2;
+
+		for (off = 0; off < size; off += page)
+			p[off] = 1;
+		t0 = __rdtsc();
+		t1 = __rdtsc();
+		if (madvise(p, size, advice))
+			die("madvise", NULL);
+		t2 = __rdtsc();
+		if (i >= 0) {
+			empty[i] = t1 - t0;
+			cost[i] = t2 - t1;
+		}
+	}
+	printf("%llu\n", (unsigned long long)(median(cost, iters) -
+					      median(empty, iters)));
+	return 0;
+}
+
+static int make_cgroups(const char *dir, int count)
+{
+	char path[PATH_MAX], id[32];
+	struct stat st;
+	int i, added = 0;
+
+	for (i = 0; i < count; i++) {
+		snprintf(path, sizeof(path), "%s/c%d", dir, i);
+		if (mkdir(path, 0755) && errno != EEXIST)
+			die("mkdir", path);
+		if (stat(path, &st))
+			die("stat", path);
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)st.st_ino);
+		write_str(ADD_PATH, id);
+		added++;
+	}
+	printf("%d\n", added);
+	return 0;
+}
+
+static int make_nest(const char *dir, int depth)
+{
+	char path[PATH_MAX];
+	size_t len;
+	int i;
+
+	len = snprintf(path, sizeof(path), "%s", dir);
+	for (i = 1; i <= depth; i++) {
+		len += snprintf(path + len, sizeof(path) - len, "/l%d", i);
+		if (mkdir(path, 0755) && errno != EEXIST)
+			die("mkdir", path);
+	}
+	printf("%s\n", path);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: lfbench [-c CGROUP] free|dontneed|willneed SIZE ITERATIONS\n"
+		"       lfbench -m DIR COUNT\n"
+		"       lfbench -n DIR DEPTH\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	char procs[PATH_MAX];
+	size_t size;
+	int advice, iters;
+
+	if (argc == 4 && !strcmp(argv[1], "-m"))
+		return make_cgroups(argv[2], atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "-n"))
+		return make_nest(argv[2], atoi(argv[3]));
+	if (argc == 6 && !strcmp(argv[1], "-c")) {
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", argv[2]);
+		write_str(procs, "0");
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc != 4)
+		usage();
+	advice = parse_advice(argv[1]);
+	size = parse_size(argv[2]);
+	iters = atoi(argv[3]);
+	if (advice < 0 || !size || iters <= 0)
+		usage();
+	return bench(advice, size, iters);
+}

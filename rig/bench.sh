@@ -1,0 +1,180 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make bench`: the deterministic cost of lazyfree on the madvise path.
+#
+# Boots each kernel under QEMU TCG with -icount shift=0,align=off,sleep=off
+# and one vCPU: the guest clock, and so the TSC, advances one tick per
+# guest instruction, and the figures repeat exactly from run to run.  They
+# count the instructions on the path (cache and TLB effects are not in
+# them).  Prints a table and writes it to Documentation/benchmarks.rst.
+#
+# Settings: KERNELS (as for make check), BENCH_ITERS (calls per figure,
+# default 201), BENCH_OUT (default Documentation/benchmarks.rst).
+set -eu -o pipefail
+
+. "$(dirname "$0")/lib.sh"
+. "$RIG_DIR/deps.sh"
+. "$RIG_DIR/kernels.sh"
+. "$RIG_DIR/build.sh"
+. "$RIG_DIR/initramfs.sh"
+. "$RIG_DIR/qemu.sh"
+
+BENCH_ITERS=${BENCH_ITERS:-201}
+BENCH_OUT=${BENCH_OUT:-$REPO/Documentation/benchmarks.rst}
+QEMU_SMP=1
+QEMU_EXTRA="-icount shift=0,align=off,sleep=off"
+
+mkdir -p "$BUILD/logs" "$BUILD/bench"
+deps_install
+apt_update
+
+# ratio A B: A/B to three places
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'
+}
+
+# verdict RATIO LIMIT: "met" or "MISSED"
+verdict() {
+	awk -v r="$1" -v l="$2" 'BEGIN { print (r != "-" && r <= l) ? "met" : "MISSED" }'
+}
+
+# fig FILE CASE: the figure for CASE from a bench log
+fig() {
+	awk -v c="$2" '$1 == "LAZYFREE-BENCH" && $2 == c { print $3 }' "$1"
+}
+
+bench_kernel() {
+	local rel=$1 out stage log
+	out=$BUILD/bench/$rel
+	stage=$BUILD/stage/bench-$rel
+	build_module "$rel" "$out" || die "bench: module for $rel does not build"
+	gcc -static -O2 -Wall -Wextra -Werror -o "$out/lfbench" "$REPO/bench/lfbench.c" ||
+		die "bench: lfbench does not build"
+	initramfs_base "$stage"
+	initramfs_add "$stage" "$out/lazyfree.ko" /lazyfree/lazyfree.ko
+	initramfs_add "$stage" "$out/lfbench" /lazyfree/bin/lfbench
+	initramfs_pack "$stage" "$out/initrd.gz"
+	log "bench: $rel: booting under -icount (a few minutes)"
+	qemu_boot "$(kernel_image "$rel")" "$out/initrd.gz" "$BUILD/logs/bench-$rel" \
+		"$LAZYFREE_BOOT_TIMEOUT" lazyfree_mode=bench lazyfree_lane=v2 \
+		"lazyfree_bench_iters=$BENCH_ITERS"
+	log=$BUILD/logs/bench-$rel/guest.log
+	if ! grep -q '^LAZYFREE-RIG-END status=ok' "$log"; then
+		grep -E 'LAZYFREE-(CHECK|RIG-END)' "$log" >&2 || true
+		tail -n 30 "$BUILD/logs/bench-$rel/console.log" >&2
+		die "bench: $rel: guest failed (logs: $BUILD/logs/bench-$rel)"
+	fi
+	if grep -qE 'BUG:|WARNING:|Oops|Call Trace' "$BUILD/logs/bench-$rel/console.log"; then
+		die "bench: $rel: kernel reported a problem (see $BUILD/logs/bench-$rel/console.log)"
+	fi
+}
+
+# row LOG NAME CASE BASECASE LIMIT NOTE: one table row
+row() {
+	local log=$1 name=$2 c=$3 base=$4 limit=$5 v b r
+	v=$(fig "$log" "$c")
+	b=$(fig "$log" "$base")
+	r=$(ratio "$v" "$b")
+	if [ "$limit" = - ]; then
+		printf '%s|%s|%s|%s|%s|\n' "$name" "$v" "$b" "$r" "-"
+	else
+		printf '%s|%s|%s|%s|<= %s %s|\n' "$name" "$v" "$b" "$r" "$limit" "$(verdict "$r" "$limit")"
+	fi
+}
+
+table() {
+	local log=$1 h
+	row "$log" "MADV_FREE 4 KiB, module absent" absent.free.4k absent.free.4k -
+	row "$log" "MADV_FREE 4 KiB, kprobe trace event (observe-only peer)" peer.free.4k absent.free.4k -
+	row "$log" "MADV_FREE 4 KiB, loaded, enabled=0" disabled.free.4k absent.free.4k 1.00
+	row "$log" "MADV_FREE 2 MiB, loaded, enabled=0" disabled.free.2m absent.free.2m 1.00
+	for h in ftrace kprobe; do
+		row "$log" "MADV_FREE 4 KiB, $h, free" $h-free.free.4k absent.free.4k \
+			"$([ $h = ftrace ] && echo 1.03 || echo -)"
+		row "$log" "  same, against the peer" $h-free.free.4k peer.free.4k 1.00
+		row "$log" "MADV_FREE 2 MiB, $h, free" $h-free.free.2m absent.free.2m -
+		row "$log" "MADV_WILLNEED 4 KiB, $h loaded" $h-free.willneed.4k absent.willneed.4k 1.00
+		row "$log" "MADV_DONTNEED 4 KiB, $h loaded" $h-free.dontneed.4k absent.dontneed.4k -
+		row "$log" "MADV_FREE 4 KiB, $h, dontneed (vs native DONTNEED)" $h-dontneed.free.4k absent.dontneed.4k 1.05
+		row "$log" "MADV_FREE 2 MiB, $h, dontneed (vs native DONTNEED)" $h-dontneed.free.2m absent.dontneed.2m 1.05
+	done
+	row "$log" "MADV_FREE 4 KiB, 10,000 tracked cgroups (vs 1)" cgroups-10000.free.4k cgroups-1.free.4k 1.10
+	row "$log" "MADV_FREE 4 KiB, depth 16 below the mode (vs depth 1)" depth-16.free.4k depth-1.free.4k 1.10
+}
+
+select_rels() {
+	local meta rel k
+	for meta in $LAZYFREE_KERNEL_METAS; do
+		rel=$(kernel_resolve "$meta")
+		if [ -n "${KERNELS:-}" ]; then
+			for k in $KERNELS; do
+				case $rel in "$k" | "$k".* | "$k"-* | "$k"+*) echo "$rel" ;; esac
+			done
+		else
+			echo "$rel"
+		fi
+	done
+}
+
+RELS=$(select_rels)
+[ -n "$RELS" ] || die "bench: KERNELS='${KERNELS:-}' matches no kernel"
+
+RST=$BUILD/bench/benchmarks.rst
+{
+	cat <<HDR
+.. SPDX-License-Identifier: GPL-2.0
+
+==========================
+lazyfree: cost per madvise
+==========================
+
+Figures are guest instructions per madvise() call, measured by
+\`\`make bench\`\`: QEMU TCG with \`\`-icount shift=0,align=off,sleep=off
+-smp 1\`\`, where the guest TSC advances one tick per instruction, so a
+figure is a path length and repeats exactly from run to run (cache and TLB
+effects are not in it).  Each figure is the median of $BENCH_ITERS calls on
+freshly touched private anonymous memory (base pages), less the cost of
+reading the TSC.  "Base" is the figure the ratio is taken against.
+
+Reproduce with::
+
+    make bench            # or: make bench KERNELS=6.12
+
+Generated on $(date -u +%Y-%m-%d) by rig/bench.sh.
+HDR
+} >"$RST"
+
+for rel in $RELS; do
+	kernel_fetch "$rel"
+	bench_kernel "$rel"
+	log=$BUILD/logs/bench-$rel/guest.log
+	echo
+	echo "Linux $rel (Debian), instructions per call:"
+	table "$log" | column -t -s '|' -N CASE,INSNS,BASE,RATIO,TARGET
+	grep '^LAZYFREE-BENCH-INFO' "$log" | sed 's/^LAZYFREE-BENCH-INFO /  /'
+	{
+		title="Linux $rel"
+		printf '\n%s\n%s\n\n' "$title" "$(echo "$title" | tr '[:print:]' '-')"
+		echo '.. list-table::'
+		echo '   :header-rows: 1'
+		echo
+		echo '   * - Case'
+		echo '     - Instructions'
+		echo '     - Base'
+		echo '     - Ratio'
+		echo '     - Target'
+		table "$log" | while IFS='|' read -r name v b r t; do
+			echo "   * - ${name#  }"
+			echo "     - $v"
+			echo "     - $b"
+			echo "     - $r"
+			echo "     - $t"
+		done
+		echo
+		grep '^LAZYFREE-BENCH-INFO' "$log" | sed 's/^LAZYFREE-BENCH-INFO /- /'
+	} >>"$RST"
+done
+
+cp "$RST" "$BENCH_OUT"
+echo
+echo "bench: table written to ${BENCH_OUT#"$REPO"/}"

@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-2.0
+# lazyfree guest mode "bench": sourced by /init (busybox sh), booted by
+# rig/bench.sh under QEMU -icount shift=0 -smp 1, where one TSC tick is
+# one guest instruction.  Prints one line per figure:
+#   LAZYFREE-BENCH <case> <instructions per call>
+# then LAZYFREE-RIG-END.  Cases are named <setup>.<advice>.<size>.
+#
+# Kernel command line: lazyfree_bench_iters=N (calls per figure).
+
+KO=/lazyfree/lazyfree.ko
+LF=/sys/kernel/lazyfree
+ITERS=201
+for w in $(cat /proc/cmdline); do
+	case $w in
+	lazyfree_bench_iters=*) ITERS=${w#*=} ;;
+	esac
+done
+
+BENCH=$CGROUP_ROOT/bench
+RUN=$BENCH/run
+mkdir -p "$RUN"
+bench_failures=0
+
+bench_fail() {
+	echo "LAZYFREE-CHECK fail bench: $*"
+	bench_failures=$((bench_failures + 1))
+}
+
+# measure CASE [-c CGROUP] ADVICE SIZE: one figure, in RUN unless -c
+measure() {
+	local name=$1 v
+	shift
+	[ "$1" = -c ] || set -- -c "$RUN" "$@"
+	if v=$(lfbench "$@" "$ITERS"); then
+		echo "LAZYFREE-BENCH $name $v"
+	else
+		bench_fail "$name: lfbench $*"
+	fi
+}
+
+id_of() { stat -c %i "$1"; }
+
+load() {
+	insmod "$KO" "$@" || bench_fail "insmod $*"
+}
+
+unload() {
+	rmmod lazyfree || bench_fail "rmmod"
+}
+
+track() {
+	echo "$(id_of "$1")" >$LF/cgroups/add || bench_fail "track $1"
+}
+
+set_mode() {
+	echo "$2" >"$LF/cgroups/$(id_of "$1")/mode" || bench_fail "mode $2 on $1"
+}
+
+echo "LAZYFREE-BENCH-INFO spectre_v2: $(cat /sys/devices/system/cpu/vulnerabilities/spectre_v2 2>/dev/null)"
+
+# 1. The unhooked kernel.
+measure absent.free.4k free 4k
+measure absent.free.2m free 2m
+measure absent.dontneed.4k dontneed 4k
+measure absent.dontneed.2m dontneed 2m
+measure absent.willneed.4k willneed 4k
+
+# 2. The observe-only peer: the kernel's own kprobe event on the function
+#    lazyfree hooks (kprobes/list shows it ftrace-based, like ours).
+KPE=/sys/kernel/tracing/kprobe_events
+if echo 'p:lazyfree_peer madvise_dontneed_free_valid_vma' >>$KPE; then
+	echo 1 >/sys/kernel/tracing/events/kprobes/lazyfree_peer/enable
+	measure peer.free.4k free 4k
+	echo 0 >/sys/kernel/tracing/events/kprobes/lazyfree_peer/enable
+	echo '-:lazyfree_peer' >>$KPE
+else
+	bench_fail "kprobe event on madvise_dontneed_free_valid_vma"
+fi
+
+# 3. Loaded, enabled=0: nothing registered.
+load enabled=0
+measure disabled.free.4k free 4k
+measure disabled.free.2m free 2m
+unload
+
+# 4. Each mechanism, free and dontneed.
+for hook in ftrace kprobe; do
+	load hook=$hook
+	echo "LAZYFREE-BENCH-INFO $hook: $(cat $LF/hook)"
+	track "$RUN"
+	measure $hook-free.free.4k free 4k
+	measure $hook-free.free.2m free 2m
+	measure $hook-free.dontneed.4k dontneed 4k
+	measure $hook-free.willneed.4k willneed 4k
+	set_mode "$RUN" dontneed
+	measure $hook-dontneed.free.4k free 4k
+	measure $hook-dontneed.free.2m free 2m
+	unload
+done
+
+# 5. Scale: 1 vs 10,000 tracked cgroups; depth 1 vs 16 below the cgroup
+#    whose explicit mode applies (every level is one more lookup).
+load max_cgroups=16384
+track "$RUN"
+measure cgroups-1.free.4k free 4k
+mkdir -p "$BENCH/many"
+n=$(lfbench -m "$BENCH/many" 10000) || bench_fail "10,000 cgroups"
+echo "LAZYFREE-BENCH-INFO tracked cgroups: $(ls $LF/cgroups | grep -c '^[0-9]')"
+measure cgroups-10000.free.4k free 4k
+
+mkdir -p "$BENCH/tree"
+deep=$(lfbench -n "$BENCH/tree" 16) || bench_fail "depth 16"
+track "$BENCH/tree"
+set_mode "$BENCH/tree" free
+measure depth-1.free.4k -c "$BENCH/tree/l1" free 4k
+measure depth-16.free.4k -c "$deep" free 4k
+unload
+
+echo "LAZYFREE-DMESG-BEGIN"
+dmesg
+echo "LAZYFREE-DMESG-END"
+if [ "$bench_failures" = 0 ]; then
+	echo "LAZYFREE-RIG-END status=ok"
+else
+	echo "LAZYFREE-RIG-END status=fail bench_failures=$bench_failures"
+fi
