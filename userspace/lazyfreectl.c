@@ -291,6 +291,25 @@ struct field {
 	int json;		/* SCOLS_JSON_* */
 };
 
+/* read one attribute, or say which one could not be read */
+static int read_or_report(const char *path, char *buf, size_t size)
+{
+	int ret = lf_read_attr(path, buf, size);
+
+	if (ret < 0)
+		lf_err(path, "read failed", NULL, ret);
+	return ret;
+}
+
+static int read_u64_or_report(const char *path, uint64_t *v)
+{
+	int ret = lf_read_u64(path, v);
+
+	if (ret < 0)
+		lf_err(path, "read failed", NULL, ret);
+	return ret;
+}
+
 static int cmd_status(int argc, char **argv, struct opts *o)
 {
 	enum { F_ENABLED, F_HOOK, F_HIER, F_MOUNT, F_DEFAULT, F_CGROUPS,
@@ -313,21 +332,19 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 	char buf[LF_ATTR_MAX], *p, *save = NULL;
 	uint64_t v;
 	size_t n, i;
-	int failed = 0, ret;
+	int failed = 0;
 
 	if (argc) {
 		lf_errmsg("status", "unexpected argument", argv[0],
 			  strerror(EINVAL));
 		return 1;
 	}
-	ret = lf_read_attr(LF_SYSFS "/enabled", buf, sizeof(buf));
-	if (ret < 0)
-		goto read_fail;
+	if (read_or_report(LF_SYSFS "/enabled", buf, sizeof(buf)))
+		return 1;
 	snprintf(f[F_ENABLED].value, sizeof(f[0].value), "%s",
 		 strcmp(buf, "0") ? "yes" : "no");
-	ret = lf_read_attr(LF_SYSFS "/hook", buf, sizeof(buf));
-	if (ret < 0)
-		goto read_fail;
+	if (read_or_report(LF_SYSFS "/hook", buf, sizeof(buf)))
+		return 1;
 	/* "<function> <mechanism>" per line -> "function (mechanism), ..." */
 	for (p = strtok_r(buf, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
 		char *sp = strchr(p, ' ');
@@ -344,10 +361,9 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 		 h == LF_V2 ? "v2" : "v1");
 	if (lf_mount_point(h, f[F_MOUNT].value, sizeof(f[0].value)))
 		failed++;
-	ret = lf_read_attr(LF_SYSFS "/default_mode", f[F_DEFAULT].value,
-			   sizeof(f[0].value));
-	if (ret < 0)
-		goto read_fail;
+	if (read_or_report(LF_SYSFS "/default_mode", f[F_DEFAULT].value,
+			   sizeof(f[0].value)))
+		return 1;
 	if (lf_read_entries(&e, &n, &failed))
 		return 1;
 	free(e);
@@ -355,13 +371,11 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 	if (lf_read_u64(LF_PARAMS "/max_cgroups", &v) == 0)
 		snprintf(f[F_MAX].value, sizeof(f[0].value), "%llu",
 			 (unsigned long long)v);
-	ret = lf_read_u64(LF_SYSFS "/free_bytes", &v);
-	if (ret < 0)
-		goto read_fail;
+	if (read_u64_or_report(LF_SYSFS "/free_bytes", &v))
+		return 1;
 	fmt_size(o, v, f[F_FREED].value, sizeof(f[0].value));
-	ret = lf_read_u64(LF_SYSFS "/rewritten_bytes", &v);
-	if (ret < 0)
-		goto read_fail;
+	if (read_u64_or_report(LF_SYSFS "/rewritten_bytes", &v))
+		return 1;
 	fmt_size(o, v, f[F_REWRITTEN].value, sizeof(f[0].value));
 	if (o->bytes) {
 		f[F_FREED].json = SCOLS_JSON_NUMBER;
@@ -373,17 +387,18 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 		return 1;
 	if (o->json) {
 		/* one object: {"lazyfree": [{"enabled": true, ...}]} */
-		ln = scols_table_new_line(tb, NULL);
-		for (i = 0; ln && i < NF; i++) {
+		for (i = 0; i < NF; i++) {
 			struct libscols_column *cl;
 
 			cl = scols_table_new_column(tb, f[i].key, 0, 0);
 			if (!cl)
 				goto fail;
 			scols_column_set_json_type(cl, f[i].json);
+		}
+		ln = scols_table_new_line(tb, NULL);
+		for (i = 0; ln && i < NF; i++)
 			if (f[i].value[0] && set_cell(ln, i, f[i].value))
 				goto fail;
-		}
 	} else {
 		/* "field: value" pairs, like lscpu */
 		scols_table_enable_noheadings(tb, 1);
@@ -405,9 +420,6 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 	return failed ? 1 : 0;
 fail:
 	scols_unref_table(tb);
-	return 1;
-read_fail:
-	lf_err(LF_SYSFS, "read failed", NULL, ret);
 	return 1;
 }
 

@@ -83,10 +83,13 @@ int lf_cmd_metrics_print(void)
 		}
 	}
 	ret = lf_read_attr(LF_SYSFS "/default_mode", def, sizeof(def));
-	if (!ret)
-		ret = lf_read_attr(LF_SYSFS "/hierarchy", hier, sizeof(hier));
 	if (ret < 0) {
-		lf_err(LF_SYSFS, "read failed", NULL, ret);
+		lf_err(LF_SYSFS "/default_mode", "read failed", NULL, ret);
+		return ret;
+	}
+	ret = lf_read_attr(LF_SYSFS "/hierarchy", hier, sizeof(hier));
+	if (ret < 0) {
+		lf_err(LF_SYSFS "/hierarchy", "read failed", NULL, ret);
 		return ret;
 	}
 	ret = lf_read_entries(&e, &n, &failed);

@@ -669,6 +669,18 @@ def help_version_and_usage_errors():
 
 
 @test
+def read_failure_names_the_file():
+    f = standard()
+    os.remove(f.real(SYSFS + '/hook'))
+    eq(f.run('status'), (1, '', f'lazyfreectl: {SYSFS}/hook: read failed: '
+                         'No such file or directory\n'))
+    os.remove(f.real(SYSFS + '/default_mode'))
+    eq(f.run('metrics'), (1, '', f'lazyfreectl: {SYSFS}/default_mode: read '
+                          'failed: No such file or directory\n'))
+    f.cleanup()
+
+
+@test
 def write_refused_reports_path_value_reason():
     f = standard()
     os.remove(f.real(SYSFS + '/default_mode'))
