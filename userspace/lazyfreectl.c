@@ -115,6 +115,10 @@ static int parse_columns(const char *list)
 		if (*p == ',')
 			p++;
 	}
+	if (!ncolumns) {
+		lf_errmsg(NULL, "bad column list", list, strerror(EINVAL));
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -396,7 +396,9 @@ def list_raw_noheadings_columns_bytes():
     eq(out.splitlines()[2].split()[-2:], ['3M', '3M'])
     eq(f.run('list', '-o', 'PATH,BOGUS'),
        (1, '', 'lazyfreectl: unknown column (BOGUS): see --help for the list\n'))
-    eq(f.run('list', '-o', 'PATH,,ID')[0], 1)
+    eq(f.run('list', '-o', 'PATH,,ID'),
+       (1, '', 'lazyfreectl: bad column list (PATH,,ID): Invalid argument\n'))
+    eq(f.run('list', '-o', '')[0], 1)
     f.cleanup()
 
 
