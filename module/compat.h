@@ -25,10 +25,12 @@
 
 /*
  * madvise_dontneed_free_valid_vma(vma, start, &end, int behavior), called
- * per VMA by madvise_dontneed_free(): 5.18 to 6.14 (6.15 passes a
- * struct madvise_behavior instead).  Proven on 6.1 and 6.12.
+ * per VMA by madvise_dontneed_free(), exists from 5.18 to 6.14 (6.15
+ * passes a struct madvise_behavior instead).  The lines lazyfree has
+ * proven it on are the only ones it claims: a new line is added here
+ * once the whole suite passes on it.
  */
-#define LF_HAVE_VALID_VMA_INT_BEHAVIOR	(LF_KERNEL_LINE >= 601 && LF_KERNEL_LINE < 615)
+#define LF_HAVE_VALID_VMA_INT_BEHAVIOR	(LF_KERNEL_LINE == 601 || LF_KERNEL_LINE == 612)
 
 /*
  * The ftrace mechanism redirects execution from an argument-only ftrace

@@ -13,7 +13,14 @@
  *
  * Either way the strategy's replacement runs instead of the function, with
  * its arguments and return address, in the caller's context (it may
- * sleep).  Tasks inside it are counted so that unload can wait for them.
+ * sleep).  The replacement counts itself in and out (lf_hook_enter(),
+ * lf_hook_leave()) so that unload can wait for tasks inside it.
+ *
+ * Next to a livepatch of the same function (ftrace refused with -EBUSY,
+ * kprobe taken), ftrace runs the older ops last: a livepatch loaded first
+ * has the last word on the instruction pointer and lazyfree's redirect
+ * yields to it; the replacement, not the handler, counts tasks in, so a
+ * redirect that did not happen leaves nothing to wait for.
  */
 
 #include <linux/delay.h>
@@ -38,14 +45,13 @@ static enum lf_mechanism lf_requested;
 static enum lf_mechanism lf_mech;	/* last registered; never AUTO */
 static bool lf_enabled;
 
-/* Tasks between a redirect and the end of the replacement. */
+/* Tasks inside a replacement. */
 static DEFINE_PER_CPU(long, lf_inside);
 
-void notrace lf_hook_enter(void)
+void lf_hook_enter(void)
 {
 	this_cpu_inc(lf_inside);
 }
-NOKPROBE_SYMBOL(lf_hook_enter);
 
 void lf_hook_leave(void)
 {
@@ -53,8 +59,8 @@ void lf_hook_leave(void)
 }
 
 /*
- * Only leaves are counted once the hook is unregistered, so every per-cpu
- * value only falls while we add them up: a zero sum is a true zero.
+ * Called once no task can enter any more: every per-cpu value only falls
+ * while we add them up, so a zero sum is a true zero.
  */
 static long lf_hook_inside(void)
 {
@@ -75,10 +81,8 @@ static void notrace lf_ftrace_handler(unsigned long ip,
 {
 	unsigned long to = lf_redirect(lf_fregs_regs(fregs));
 
-	if (to) {
-		lf_hook_enter();
+	if (to)
 		lf_fregs_set_ip(fregs, to);
-	}
 }
 
 /*
@@ -133,7 +137,6 @@ static int lf_kprobe_pre(struct kprobe *p, struct pt_regs *regs)
 
 	if (!to)
 		return 0;
-	lf_hook_enter();
 	instruction_pointer_set(regs, to);
 	return 1;	/* ip changed: no single-step */
 }
@@ -179,8 +182,12 @@ static int lf_hook_register(void)
 		lf_mech = LF_MECH_FTRACE;
 		return 0;
 	}
-	pr_info("ftrace hook on %s refused (%d), using a kprobe\n",
-		lf_strategy->symbol, err);
+	if (err == -EBUSY)
+		pr_warn("%s is owned by another IPMODIFY user (a livepatch?): using a kprobe, which yields to it\n",
+			lf_strategy->symbol);
+	else
+		pr_info("ftrace hook on %s refused (%d), using a kprobe\n",
+			lf_strategy->symbol, err);
 	err = lf_register(LF_MECH_KPROBE);
 	if (!err)
 		lf_mech = LF_MECH_KPROBE;
@@ -267,13 +274,17 @@ int lf_hook_init(enum lf_mechanism requested, bool enable)
 
 /*
  * Unregistering waits for running handlers, not for tasks that a handler
- * sent into the replacement (it may sleep in the zap).  Wait for those to
- * leave, then for every task to pass a voluntary schedule, which puts the
- * last instructions after the count behind them.
+ * sent on to the replacement.  The replacement has no voluntary schedule
+ * before lf_hook_enter(), so once every task has passed one
+ * (synchronize_rcu_tasks()) all that will ever enter are counted.  Wait
+ * for them to leave (the zap may sleep), then once more for every task to
+ * pass a voluntary schedule, which puts the instructions after
+ * lf_hook_leave() behind them.
  */
 void lf_hook_exit(void)
 {
 	lf_hook_set_enabled(false);
+	synchronize_rcu_tasks();
 	while (lf_hook_inside())
 		msleep(20);
 	synchronize_rcu_tasks();

@@ -26,7 +26,7 @@ MODULE_PARM_DESC(enabled,
 static unsigned int max_cgroups = 4096;
 module_param(max_cgroups, uint, 0444);
 MODULE_PARM_DESC(max_cgroups,
-		 "Most cgroups tracked at once (default 4096); node-wide counters count beyond it");
+		 "Most cgroups tracked at once, 1 to 1048576 (default 4096); node-wide counters count beyond it");
 
 static int lf_param_set_mode(const char *val, const struct kernel_param *kp)
 {
@@ -38,9 +38,10 @@ static int lf_param_set_mode(const char *val, const struct kernel_param *kp)
 	return 0;
 }
 
+/* The live value: /sys/kernel/lazyfree/default_mode may have changed it. */
 static int lf_param_get_mode(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%s\n", lf_mode_names[*(int *)kp->arg]);
+	return sysfs_emit(buf, "%s\n", lf_mode_names[lf_default_mode()]);
 }
 
 static const struct kernel_param_ops lf_mode_param_ops = {
@@ -51,7 +52,7 @@ static const struct kernel_param_ops lf_mode_param_ops = {
 static int default_mode = LF_MODE_FREE;
 module_param_cb(default_mode, &lf_mode_param_ops, &default_mode, 0444);
 MODULE_PARM_DESC(default_mode,
-		 "Mode where no cgroup sets one: free (default) or dontneed; load time only, see /sys/kernel/lazyfree/default_mode");
+		 "Mode where no cgroup sets one: free (default) or dontneed; set at load, changed through /sys/kernel/lazyfree/default_mode");
 
 static int lf_param_set_hook(const char *val, const struct kernel_param *kp)
 {

@@ -25,6 +25,7 @@
 
 #define LF_PRUNE_INTERVAL	HZ
 #define LF_PENDING_BITS		6
+#define LF_MAX_CGROUPS_LIMIT	(1U << 20)
 
 const char * const lf_mode_names[LF_NR_MODES] = {
 	[LF_MODE_INHERIT]	= "inherit",
@@ -420,13 +421,13 @@ int lf_policy_init(unsigned int max_cgroups)
 {
 	unsigned int i;
 
-	if (!max_cgroups)
+	if (!max_cgroups || max_cgroups > LF_MAX_CGROUPS_LIMIT)
 		return -EINVAL;
 	lf_max_cgroups = max_cgroups;
 	lf_v1 = !cgroup_subsys_on_dfl(memory_cgrp_subsys);
 
-	/* about one entry per bucket when full */
-	lf_hash_bits = ilog2(roundup_pow_of_two(max_cgroups));
+	/* about one entry per bucket when full; hash_64() needs a bit */
+	lf_hash_bits = max(1, ilog2(roundup_pow_of_two(max_cgroups)));
 	lf_table = kvmalloc_array(1U << lf_hash_bits, sizeof(*lf_table),
 				  GFP_KERNEL);
 	if (!lf_table)

@@ -57,6 +57,7 @@ static bool lf_valid_vma_dontneed(struct vm_area_struct *vma,
 				  unsigned long start, unsigned long *end,
 				  int behavior)
 {
+	lf_hook_enter();
 	lf_zap_range(vma, start, *end - start);
 	*end = start;
 	lf_hook_leave();
@@ -84,7 +85,7 @@ static unsigned long notrace lf_valid_vma_redirect(struct pt_regs *regs)
 static const struct lf_strategy lf_strategies[] = {
 	{
 		.symbol		= "madvise_dontneed_free_valid_vma",
-		.kernels	= "6.1 to 6.14",
+		.kernels	= "Linux 6.1 and 6.12",
 		.built_for	= LF_HAVE_VALID_VMA_INT_BEHAVIOR,
 		.redirect	= lf_valid_vma_redirect,
 	},
@@ -100,7 +101,7 @@ const struct lf_strategy *lf_strategy_select(void)
 			return lf_active;
 		}
 	}
-	pr_err("no hook strategy is known to be safe on Linux %s; supported:\n",
+	pr_err("no hook strategy is proven safe on Linux %s; supported:\n",
 	       init_utsname()->release);
 	for (i = 0; i < ARRAY_SIZE(lf_strategies); i++)
 		pr_err("  %s on %s\n", lf_strategies[i].symbol,
