@@ -222,4 +222,86 @@ TEST_F(basic, other_cgroup_unaffected)
 	lf_cg_destroy(&other);
 }
 
+/*
+ * cgroup v2 threaded subtree: a thread of the process sits in a threaded
+ * child cgroup with another mode. The mm owner's cgroup decides, not the
+ * calling thread's.
+ */
+struct owner_arg {
+	char threads[PATH_MAX + 32];	/* <threaded child>/cgroup.threads */
+};
+
+static void *thread_in_cgroup(void *arg)
+{
+	struct lf_result *r = arg;
+	const struct owner_arg *a = (const void *)r->aux[1];
+	char *p = (char *)r->aux[0];
+	char tid[32];
+	int err;
+
+	snprintf(tid, sizeof(tid), "%ld", (long)gettid());
+	err = lf_write_file(a->threads, tid);
+	if (err) {
+		lf_failf(r, "%s: %s", a->threads, strerror(-err));
+		return NULL;
+	}
+	r->ret = madvise(p, 16 * lf_pagesize, MADV_FREE);
+	r->err = r->ret ? errno : 0;
+	return NULL;
+}
+
+static void case_owner(struct lf_result *r, const void *arg)
+{
+	size_t len = 16 * lf_pagesize;
+	char *p = lf_map_anon(len);
+	pthread_t t;
+
+	if (!p)
+		return lf_failf(r, "mmap: %s", strerror(errno));
+	lf_fill(r, 0, p, 16, 0x51, 'K');
+	r->aux[0] = (long)p;
+	r->aux[1] = (long)arg;
+	if (pthread_create(&t, NULL, thread_in_cgroup, r))
+		return lf_failf(r, "pthread_create failed");
+	pthread_join(t, NULL);
+	lf_read_after(r, 0, p, 16);
+}
+
+TEST_F(basic, owner_cgroup_decides_not_thread)
+{
+	static const char *const owner_mode[2] = { "dontneed", "free" };
+	static const char *const thread_mode[2] = { "free", "dontneed" };
+	struct lf_result *r = self->r;
+	struct owner_arg a;
+	struct lf_cg t;
+	char path[PATH_MAX + 32];
+	int err;
+
+	if (strcmp(lf_lane(), "v2"))
+		SKIP(return, "threaded cgroups exist on cgroup v2 only");
+	ASSERT_EQ(0, lf_cg_create(&t, "lf_basic/threads"));
+	snprintf(path, sizeof(path), "%s/cgroup.type", t.path);
+	err = lf_write_file(path, "threaded");
+	if (err) {
+		lf_cg_destroy(&t);
+		SKIP(return, "cannot make a threaded cgroup: %s", strerror(-err));
+	}
+	snprintf(a.threads, sizeof(a.threads), "%s/cgroup.threads", t.path);
+	ASSERT_EQ(0, lf_track(t.id));
+	for (int i = 0; i < 2; i++) {
+		int zero;
+
+		ASSERT_EQ(0, lf_cg_attr_write(self->cg.id, "mode", owner_mode[i]));
+		ASSERT_EQ(0, lf_cg_attr_write(t.id, "mode", thread_mode[i]));
+		ASSERT_EQ(0, lf_run(self->cg.path, case_owner, &a, r)) TH_LOG("%s", r->msg);
+		ASSERT_FALSE(r->fail) TH_LOG("%s", r->msg);
+		EXPECT_EQ(0, r->ret);
+		zero = count_eq(r, true);
+		EXPECT_EQ(i == 0 ? 16 : 0, zero)
+			TH_LOG("owner %s, calling thread's cgroup %s: %d of 16 pages zeroed",
+			       owner_mode[i], thread_mode[i], zero);
+	}
+	lf_cg_destroy(&t);
+}
+
 TEST_HARNESS_MAIN

@@ -293,7 +293,6 @@ static void case_uffd(struct lf_result *r, const void *arg)
 TEST_F(acct, uffd_neither_counted_nor_rewritten)
 {
 	struct counts c0, c1;
-	uint64_t len = 8 * lf_pagesize;
 
 	ASSERT_EQ(0, lf_cg_attr_write(self->cg.id, "mode", "dontneed"));
 	ASSERT_EQ(0, read_counts(self->cg.id, &c0));

@@ -419,7 +419,7 @@ static void c_uffd(struct lf_result *r, const void *arg)
 	if (event_remove) {
 		u.stop = 1;
 		pthread_join(t, NULL);
-		r->aux[0] = u.events;
+		r->aux[2] = u.events;
 	}
 	lf_read_after(r, 0, p, 8);
 }
@@ -719,6 +719,8 @@ FIXTURE_SETUP(matrix)
 
 FIXTURE_TEARDOWN_PARENT(matrix)
 {
+	if (!lf_module_loaded() && lf_can_reload())
+		lf_module_load(NULL);
 	if (self->setup == SETUP_HUGETLB && self->saved_hugepages[0])
 		lf_write_file("/proc/sys/vm/nr_hugepages", self->saved_hugepages);
 	if (self->setup == SETUP_KSM)
@@ -762,7 +764,7 @@ static int run_one(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(matrix, differential, 300)
 {
 	struct lf_result *base = self->res[0];
-	int zpages = 0;
+	int zpages = 0, mzero = 0, mpages = 0;
 
 	ASSERT_EQ(0, run_one(_metadata, self, variant, 0));
 	if (base->skip)
@@ -787,6 +789,12 @@ TEST_F_TIMEOUT(matrix, differential, 300)
 			TH_LOG("%s: a COW sibling saw %ld changed pages", run_name[w], r->aux[1]);
 	}
 	EXPECT_EQ(0, base->aux[1]);
+	/* userfaultfd REMOVE events seen: the same with and without the hook */
+	EXPECT_EQ(base->aux[2], self->res[1]->aux[2]);
+	EXPECT_EQ(base->aux[2], self->res[2]->aux[2]);
+	if (variant->fn == c_uffd && variant->arg) {
+		EXPECT_LT(0, base->aux[2]) TH_LOG("no UFFD_EVENT_REMOVE: the lock-dropping path was not taken");
+	}
 
 	for (int i = 0; i < base->npages; i++) {
 		struct lf_result *dn = self->res[1], *fr = self->res[2];
@@ -815,6 +823,8 @@ TEST_F_TIMEOUT(matrix, differential, 300)
 				       i, dn->after[i]);
 			break;
 		case 'M':
+			mpages++;
+			mzero += dn->after[i] == 0;
 			EXPECT_TRUE(dn->after[i] == 0 || dn->after[i] == base->after[i])
 				TH_LOG("dontneed: page %d reads 0x%02x: neither zero nor 0x%02x",
 				       i, dn->after[i], base->after[i]);
@@ -845,6 +855,45 @@ TEST_F_TIMEOUT(matrix, differential, 300)
 		}
 	}
 	TH_LOG("compared %d pages, %d dropped under dontneed", base->npages, zpages);
+	if (mpages)
+		TH_LOG("%d of %d pages that may be dropped were dropped", mzero, mpages);
+}
+
+/*
+ * enabled=0 is promised to be exactly the unhooked kernel: check it against
+ * the module not being loaded at all, for every case.
+ */
+TEST_F_TIMEOUT(matrix, module_absent, 300)
+{
+	struct lf_result *base = self->res[0], *absent = self->res[1];
+	int err;
+
+	if (!lf_can_reload())
+		SKIP(return, "LAZYFREE_KO not set: cannot unload the module");
+	ASSERT_EQ(0, run_one(_metadata, self, variant, 0));
+	if (base->skip)
+		SKIP(return, "%s", base->msg);
+	ASSERT_EQ(0, lf_module_unload());
+	err = lf_run(self->cg.path, variant->fn, variant->arg, absent);
+	ASSERT_EQ(0, lf_module_load(NULL));
+	ASSERT_EQ(0, lf_track(self->cg.id));
+	ASSERT_EQ(0, err) TH_LOG("module absent run: %s", absent->msg);
+	ASSERT_FALSE(absent->fail) TH_LOG("%s", absent->msg);
+	ASSERT_FALSE(absent->skip) TH_LOG("%s", absent->msg);
+	EXPECT_EQ(base->ret, absent->ret);
+	EXPECT_EQ(base->err, absent->err);
+	EXPECT_EQ(base->npages, absent->npages);
+	EXPECT_EQ(base->aux[1], absent->aux[1]);
+	EXPECT_EQ(base->aux[2], absent->aux[2]);
+	for (int i = 0; i < base->npages; i++) {
+		if (base->expect[i] == 'X')
+			continue;
+		EXPECT_EQ(base->after[i], absent->after[i])
+			TH_LOG("page %d: enabled=0 0x%02x, module absent 0x%02x",
+			       i, base->after[i], absent->after[i]);
+		if (_metadata->exit_code && i > 8)
+			break;
+	}
 }
 
 TEST_HARNESS_MAIN

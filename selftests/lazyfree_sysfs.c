@@ -172,6 +172,9 @@ static const struct bad bad_writes[] = {
 	{ "cgroups/add", "@U\n\n", EINVAL },
 	{ "cgroups/add", "18446744073709551616", EINVAL },
 	{ "cgroups/add", "99999999999999999999999", EINVAL },
+	{ "cgroups/add", "0", EINVAL },
+	{ "cgroups/add", "+", EINVAL },
+	{ "cgroups/add", "++@U", EINVAL },
 	{ "cgroups/add", "18446744073709551615", ENOENT },
 	{ "cgroups/add", "@G", ENOENT },
 	{ "cgroups/add", "@T", EEXIST },
@@ -187,6 +190,7 @@ static const struct bad bad_writes[] = {
 	{ "cgroups/remove", "@T ", EINVAL },
 	{ "cgroups/remove", "@T x", EINVAL },
 	{ "cgroups/remove", "@T\n\n", EINVAL },
+	{ "cgroups/remove", "0", EINVAL },
 	{ "cgroups/remove", "@U", ENOENT },
 	{ "cgroups/remove", "@G", ENOENT },
 	{ "cgroups/remove", "18446744073709551615", ENOENT },
@@ -289,7 +293,19 @@ TEST_F(sysfs, valid_writes_work)
 	ASSERT_EQ(0, lf_attr_read("enabled", buf, sizeof(buf)));
 	EXPECT_STREQ("1", buf);
 
+	/* the default_mode parameter reads the live value */
+	ASSERT_EQ(0, lf_attr_write("default_mode", "dontneed"));
+	ASSERT_EQ(0, lf_read_file("/sys/module/lazyfree/parameters/default_mode", buf, sizeof(buf)));
+	EXPECT_STREQ("dontneed", buf);
+	ASSERT_EQ(0, lf_attr_write("default_mode", "free"));
+
 	snprintf(id, sizeof(id), "%llu\n", (unsigned long long)self->untracked.id);
+	ASSERT_EQ(0, lf_attr_write("cgroups/add", id));
+	EXPECT_TRUE(lf_cg_tracked(self->untracked.id));
+	ASSERT_EQ(0, lf_attr_write("cgroups/remove", id));
+	EXPECT_LE(0, lf_wait_tracked(self->untracked.id, false, 3000));
+	/* an optional leading '+' is accepted */
+	snprintf(id, sizeof(id), "+%llu", (unsigned long long)self->untracked.id);
 	ASSERT_EQ(0, lf_attr_write("cgroups/add", id));
 	EXPECT_TRUE(lf_cg_tracked(self->untracked.id));
 	ASSERT_EQ(0, lf_attr_write("cgroups/remove", id));

@@ -21,20 +21,12 @@
 #include "lf_harness.h"
 #include "lf_util.h"
 
-static char ko[PATH_MAX];
-static char hook[32];
-
-/* rmmod + insmod <ko> hook=<hook> <params>; returns insmod's exit status. */
+/* rmmod (if loaded) + insmod with the rig's hook and <params>. */
 static int reload(const char *params)
 {
-	char cmd[PATH_MAX + 256];
-	int rc;
-
-	rc = system("rmmod lazyfree 2>/dev/null");
-	(void)rc;
-	snprintf(cmd, sizeof(cmd), "insmod %s hook=%s %s 2>&1", ko, hook, params ? params : "");
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	if (lf_module_loaded())
+		lf_module_unload();
+	return lf_module_load(params);
 }
 
 /* Leave the module as the rig loaded it. */
@@ -53,15 +45,8 @@ FIXTURE(reload) {
 
 FIXTURE_SETUP(reload)
 {
-	const char *env = getenv("LAZYFREE_KO");
-
-	if (!env || access(env, R_OK))
+	if (!lf_can_reload())
 		SKIP(return, "LAZYFREE_KO not set or unreadable: cannot reload the module");
-	snprintf(ko, sizeof(ko), "%s", env);
-	if (lf_hook_env())
-		snprintf(hook, sizeof(hook), "%s", lf_hook_env());
-	else if (lf_read_file("/sys/module/lazyfree/parameters/hook", hook, sizeof(hook)))
-		snprintf(hook, sizeof(hook), "auto");
 	ASSERT_TRUE(lf_module_loaded()) TH_LOG(LF_SYSFS " missing: module not loaded");
 	ASSERT_EQ(0, lf_cg_create(&self->cg, "lf_reload"));
 	self->r = lf_result_alloc();
@@ -70,11 +55,7 @@ FIXTURE_SETUP(reload)
 
 FIXTURE_TEARDOWN_PARENT(reload)
 {
-	if (!ko[0] && getenv("LAZYFREE_KO"))
-		snprintf(ko, sizeof(ko), "%s", getenv("LAZYFREE_KO"));
-	if (!hook[0])
-		snprintf(hook, sizeof(hook), "%s", lf_hook_env() ? lf_hook_env() : "auto");
-	if (ko[0])
+	if (lf_can_reload())
 		restore_module();
 	lf_cg_destroy(&self->cg);
 }
@@ -103,7 +84,7 @@ TEST_F_TIMEOUT(reload, counters_and_cgroups_reset, 120)
 	ASSERT_EQ(0, lf_run(self->cg.path, case_free, NULL, self->r)) TH_LOG("%s", self->r->msg);
 	ASSERT_EQ(0, lf_attr_u64("free_bytes", &v));
 	ASSERT_LT(0ULL, v);
-	ASSERT_EQ(0, reload(NULL)) TH_LOG("insmod %s hook=%s failed", ko, hook);
+	ASSERT_EQ(0, reload(NULL)) TH_LOG("insmod failed");
 	ASSERT_TRUE(lf_module_loaded());
 	EXPECT_EQ(0, lf_attr_u64("free_bytes", &v));
 	EXPECT_EQ(0ULL, v);
@@ -140,8 +121,9 @@ TEST_F_TIMEOUT(reload, load_parameters, 120)
 	ASSERT_EQ(0, lf_run(self->cg.path, case_free, NULL, self->r)) TH_LOG("%s", self->r->msg);
 	EXPECT_EQ(0, self->r->aux[0]) TH_LOG("default_mode=dontneed from the command line not applied");
 	EXPECT_EQ(0, lf_attr_read("hook", buf, sizeof(buf)));
-	if (strcmp(hook, "auto")) {
-		EXPECT_NE(NULL, strstr(buf, hook)) TH_LOG("hook file '%s' after hook=%s", buf, hook);
+	if (lf_hook_env()) {
+		EXPECT_NE(NULL, strstr(buf, lf_hook_env()))
+			TH_LOG("hook file '%s' after hook=%s", buf, lf_hook_env());
 	}
 }
 
@@ -150,16 +132,13 @@ TEST_F_TIMEOUT(reload, bad_parameters_refused, 120)
 	static const char *const bad[] = {
 		"hook=bogus", "default_mode=inherit", "default_mode=bogus",
 		"enabled=2", "max_cgroups=-1", "max_cgroups=abc",
+		"max_cgroups=0", "max_cgroups=1048577",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char cmd[PATH_MAX + 128];
-		int rc;
-
-		rc = system("rmmod lazyfree 2>/dev/null");
-		snprintf(cmd, sizeof(cmd), "insmod %s %s 2>/dev/null", ko, bad[i]);
-		rc = system(cmd);
-		EXPECT_NE(0, rc) TH_LOG("insmod %s succeeded", bad[i]);
+		if (lf_module_loaded())
+			lf_module_unload();
+		EXPECT_NE(0, lf_module_load(bad[i])) TH_LOG("insmod %s succeeded", bad[i]);
 		EXPECT_FALSE(lf_module_loaded()) TH_LOG("loaded with %s", bad[i]);
 	}
 	restore_module();

@@ -690,3 +690,50 @@ long lf_io_uring_madvise(void *addr, size_t len, int advice, int *skip)
 	return res;
 }
 
+
+static char lf_ko[PATH_MAX], lf_hook[32];
+
+static int lf_module_params(void)
+{
+	const char *ko = getenv("LAZYFREE_KO");
+
+	if (!ko || !*ko || access(ko, R_OK))
+		return -ENOENT;
+	snprintf(lf_ko, sizeof(lf_ko), "%s", ko);
+	if (!lf_hook[0]) {
+		if (lf_hook_env())
+			snprintf(lf_hook, sizeof(lf_hook), "%s", lf_hook_env());
+		else if (lf_read_file("/sys/module/lazyfree/parameters/hook",
+				      lf_hook, sizeof(lf_hook)))
+			snprintf(lf_hook, sizeof(lf_hook), "auto");
+	}
+	return 0;
+}
+
+bool lf_can_reload(void)
+{
+	return lf_module_params() == 0;
+}
+
+int lf_module_unload(void)
+{
+	int rc;
+
+	if (lf_module_params())
+		return -ENOENT;
+	rc = system("rmmod lazyfree");
+	return WIFEXITED(rc) && !WEXITSTATUS(rc) ? 0 : -EIO;
+}
+
+int lf_module_load(const char *params)
+{
+	char cmd[PATH_MAX + 256];
+	int rc;
+
+	if (lf_module_params())
+		return -ENOENT;
+	snprintf(cmd, sizeof(cmd), "insmod %s hook=%s %s", lf_ko, lf_hook,
+		 params ? params : "");
+	rc = system(cmd);
+	return WIFEXITED(rc) && !WEXITSTATUS(rc) ? 0 : -EIO;
+}

@@ -128,6 +128,15 @@ int lf_tmpfile(size_t len, unsigned char c);
 /* IORING_OP_MADVISE via raw syscalls; *skip = setup errno if no io_uring */
 long lf_io_uring_madvise(void *addr, size_t len, int advice, int *skip);
 
+/*
+ * rmmod / insmod $LAZYFREE_KO hook=<the hook it was loaded with> <params>.
+ * -ENOENT when LAZYFREE_KO is not set (manual runs), -EIO when the command
+ * failed.
+ */
+bool lf_can_reload(void);
+int lf_module_unload(void);
+int lf_module_load(const char *params);
+
 int lf_msleep(int ms);
 long lf_now_ms(void);
 
