@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lf_harness.h"
@@ -266,6 +267,239 @@ TEST_F_TIMEOUT(sysfs, invalid_writes_rejected, 120)
 		}
 	}
 	TH_LOG("%d invalid writes tried", tried);
+}
+
+/* ------------------------------------------------------------------ hostile */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: deterministic, seed printed */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+enum { F_ENABLED, F_DEFAULT, F_ADD, F_REMOVE, F_MODE, F_NR };
+
+static const char *const hostile_file[F_NR] = {
+	"enabled", "default_mode", "cgroups/add", "cgroups/remove", "mode",
+};
+
+/* Oracle: is this write one the ABI accepts? (Those are not sent.) */
+static bool accepted_word(const char *in, size_t len, const char *const *words)
+{
+	if (len && in[len - 1] == '\n')
+		len--;
+	for (; *words; words++)
+		if (strlen(*words) == len && !memcmp(in, *words, len))
+			return true;
+	return false;
+}
+
+/*
+ * For add/remove: a strict decimal (optional '+', digits, one optional
+ * trailing newline, 1..2^64-1) is a well-formed id -> *is_id, *id.
+ */
+static bool parse_id(const char *in, size_t len, uint64_t *id)
+{
+	size_t i = 0;
+	unsigned __int128 v = 0;
+
+	if (len && in[len - 1] == '\n')
+		len--;
+	if (i < len && in[i] == '+')
+		i++;
+	if (i == len)
+		return false;
+	for (; i < len; i++) {
+		if (in[i] < '0' || in[i] > '9')
+			return false;
+		v = v * 10 + (in[i] - '0');
+		if (v > UINT64_MAX)
+			return false;
+	}
+	*id = (uint64_t)v;
+	return v != 0;
+}
+
+static size_t gen_input(char *buf, size_t size, const FIXTURE_DATA(sysfs) *self)
+{
+	static const char *const words[] = {
+		"free", "dontneed", "inherit", "0", "1", "y", "on", "FREE", "none",
+	};
+	static const char *const ws[] = { " ", "\t", "\n", "\n\n", "\r", "\v", "\0x", "," };
+	size_t n = 0;
+
+	switch (rnd() % 8) {
+	case 0:		/* random bytes */
+		n = 1 + rnd() % (size - 1);
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (char)rnd();
+		return n;
+	case 1:		/* long random digit strings: overflow and beyond */
+		n = 20 + rnd() % 40;
+		if (n > size)
+			n = size;
+		for (size_t i = 0; i < n; i++)
+			buf[i] = '0' + rnd() % 10;
+		buf[0] = '1' + rnd() % 9;
+		return n;
+	case 2:		/* negative numbers */
+		return snprintf(buf, size, "-%llu", (unsigned long long)(rnd() % 100000));
+	case 3: {	/* whitespace around a valid word or id */
+		const char *w = words[rnd() % 3];
+		char idb[32];
+
+		if (rnd() % 2) {
+			snprintf(idb, sizeof(idb), "%llu", (unsigned long long)self->tracked.id);
+			w = idb;
+		}
+		return snprintf(buf, size, "%s%s%s", rnd() % 2 ? ws[rnd() % 8] : "",
+				w, ws[rnd() % 8]);
+	}
+	case 4: {	/* a valid word with one byte changed */
+		const char *w = words[rnd() % 3];
+
+		n = snprintf(buf, size, "%s", w);
+		buf[rnd() % n] = (char)rnd();
+		return n;
+	}
+	case 5:		/* ids of removed cgroups, and of no cgroup at all */
+		if (rnd() % 2)
+			return snprintf(buf, size, "%llu", (unsigned long long)self->gone.id);
+		return snprintf(buf, size, "%llu",
+				(unsigned long long)((1ULL << 40) + rnd() % (1ULL << 60)));
+	case 6:		/* two values */
+		return snprintf(buf, size, "%s %s", words[rnd() % 9], words[rnd() % 9]);
+	default:	/* a word from the list, often valid for another file */
+		return snprintf(buf, size, "%s", words[3 + rnd() % 6]);
+	}
+}
+
+static void hostile_worker(const FIXTURE_DATA(sysfs) *self, uint64_t seed,
+			   int writes, long *bad)
+{
+	static const char *const en_ok[] = { "0", "1", NULL };
+	static const char *const dm_ok[] = { "free", "dontneed", NULL };
+	static const char *const mode_ok[] = { "free", "dontneed", "inherit", NULL };
+	char path[F_NR][256], buf[128], before[64], after[64];
+	int sent = 0;
+
+	rng_state = seed;
+	for (int f = 0; f < F_NR; f++) {
+		if (f == F_MODE)
+			snprintf(path[f], sizeof(path[f]), LF_SYSFS "/cgroups/%llu/mode",
+				 (unsigned long long)self->tracked.id);
+		else
+			snprintf(path[f], sizeof(path[f]), LF_SYSFS "/%s", hostile_file[f]);
+	}
+	while (sent < writes) {
+		int f = rnd() % F_NR, err, want = EINVAL;
+		size_t n = gen_input(buf, sizeof(buf), self);
+		uint64_t id = 0;
+		bool skip = false;
+
+		if (!n)
+			continue;
+		switch (f) {
+		case F_ENABLED:
+			skip = accepted_word(buf, n, en_ok);
+			break;
+		case F_DEFAULT:
+			skip = accepted_word(buf, n, dm_ok);
+			break;
+		case F_MODE:
+			skip = accepted_word(buf, n, mode_ok);
+			break;
+		default:
+			if (parse_id(buf, n, &id)) {
+				/*
+				 * Well-formed: send only ids whose answer is
+				 * known and changes nothing (small ids may
+				 * name live or tracked cgroups of the system).
+				 */
+				if (id == self->gone.id || id >= (1ULL << 40))
+					want = ENOENT;
+				else if (f == F_ADD && id == self->tracked.id)
+					want = EEXIST;
+				else
+					skip = true;
+			}
+			if (memchr(buf, '\0', n))
+				skip = true;	/* the store sees a C string */
+			break;
+		}
+		if (f != F_ADD && f != F_REMOVE && memchr(buf, '\0', n))
+			skip = true;
+		if (skip)
+			continue;
+		if (f == F_MODE || f == F_ENABLED || f == F_DEFAULT)
+			lf_read_file(path[f], before, sizeof(before));
+		err = lf_write_buf(path[f], buf, n);
+		sent++;
+		if (err != -want)
+			bad[0]++;
+		if (f == F_MODE || f == F_ENABLED || f == F_DEFAULT) {
+			lf_read_file(path[f], after, sizeof(after));
+			if (strcmp(before, after))
+				bad[1]++;
+		} else if (!err) {
+			bad[1]++;
+		}
+		if (err != -want && bad[0] <= 5) {
+			char shown[64];
+			size_t k;
+
+			for (k = 0; k < n && k < 20; k++)
+				snprintf(shown + 3 * k, 4, "%02x ", (unsigned char)buf[k]);
+			shown[3 * k] = '\0';
+			fprintf(stderr, "# hostile: %s <- [%s] (%zu bytes): got %s, want %s\n",
+				hostile_file[f], shown, n, err ? strerror(-err) : "success",
+				strerror(want));
+		}
+	}
+}
+
+/*
+ * Generated bad writes: two concurrent writers, 30,000 writes in all across
+ * the five writable files (>= 6,000 each on average). Each must fail with
+ * the ABI's errno and leave the file's value unchanged; the full state is
+ * compared at the end.
+ */
+TEST_F_TIMEOUT(sysfs, hostile_generated, 280)
+{
+	const int writers = 2, per_writer = 15000;
+	uint64_t seed = 0x1a2bf3ee00ULL ^ (uint64_t)lf_now_ms();
+	long *bad = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char why[128];
+	pid_t pid[2];
+
+	ASSERT_NE(MAP_FAILED, bad);
+	ASSERT_EQ(0, read_state(self->tracked.id, self->s0));
+	TH_LOG("seed 0x%llx", (unsigned long long)seed);
+	for (int w = 0; w < writers; w++) {
+		pid[w] = fork();
+		ASSERT_LE(0, pid[w]);
+		if (pid[w] == 0) {
+			hostile_worker(self, seed + w * 0x9e3779b97f4a7c15ULL, per_writer, bad + 2 * w);
+			_exit(0);
+		}
+	}
+	for (int w = 0; w < writers; w++) {
+		int status;
+
+		ASSERT_EQ(pid[w], waitpid(pid[w], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	}
+	ASSERT_EQ(0, read_state(self->tracked.id, self->s1));
+	EXPECT_TRUE(same_state(self->s0, self->s1, why, sizeof(why))) TH_LOG("%s", why);
+	TH_LOG("%d writes, %ld with a wrong errno, %ld changed state",
+	       writers * per_writer, bad[0] + bad[2], bad[1] + bad[3]);
+	EXPECT_EQ(0, bad[0] + bad[2]);
+	EXPECT_EQ(0, bad[1] + bad[3]);
 }
 
 /* After the bad ones, every valid spelling still works. */
