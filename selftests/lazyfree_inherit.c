@@ -176,4 +176,64 @@ TEST_F(inherit, default_mode_top)
 	EXPECT_EQ(0, self->r->aux[0]);
 }
 
+/* Untracking the ancestor that set the mode: its descendants fall back. */
+TEST_F(inherit, untrack_ancestor)
+{
+	char buf[32];
+
+	set_mode(_metadata, self, 0, "dontneed");
+	ASSERT_EQ(0, lf_run(self->cg[2].path, case_free16, NULL, self->r)) TH_LOG("%s", self->r->msg);
+	EXPECT_EQ(16, self->r->aux[0]);
+	ASSERT_EQ(0, lf_untrack(self->cg[0].id));
+	ASSERT_LE(0, lf_wait_tracked(self->cg[0].id, false, 3000));
+	EXPECT_EQ(0, lf_cg_attr_read(self->cg[2].id, "effective_mode", buf, sizeof(buf)));
+	EXPECT_STREQ("free", buf);
+	ASSERT_EQ(0, lf_run(self->cg[2].path, case_free16, NULL, self->r)) TH_LOG("%s", self->r->msg);
+	EXPECT_EQ(0, self->r->aux[0]) TH_LOG("mode of an untracked ancestor still applies");
+	/* tracked again, it starts as inherit */
+	ASSERT_EQ(0, lf_track(self->cg[0].id));
+	ASSERT_EQ(0, lf_run(self->cg[2].path, case_free16, NULL, self->r)) TH_LOG("%s", self->r->msg);
+	EXPECT_EQ(0, self->r->aux[0]);
+	set_mode(_metadata, self, 0, "dontneed");
+	ASSERT_EQ(0, lf_run(self->cg[2].path, case_free16, NULL, self->r)) TH_LOG("%s", self->r->msg);
+	EXPECT_EQ(16, self->r->aux[0]) TH_LOG("re-added ancestor's mode not applied");
+}
+
+/* A process that moves to another cgroup follows that cgroup's mode. */
+static void case_migrate(struct lf_result *r, const void *arg)
+{
+	const char *const *paths = arg;	/* [0] start (free), [1] target (dontneed) */
+	size_t len = 16 * lf_pagesize;
+	char *p = lf_map_anon(len);
+	int err;
+
+	if (!p)
+		return lf_failf(r, "mmap: %s", strerror(errno));
+	for (int step = 0; step < 3; step++) {
+		if (step) {
+			err = lf_cg_enter(paths[step % 2]);
+			if (err)
+				return lf_failf(r, "move: %s", strerror(-err));
+		}
+		memset(p, 0x66, len);
+		if (madvise(p, len, MADV_FREE))
+			return lf_failf(r, "madvise: %s", strerror(errno));
+		for (size_t i = 0; i < len; i += lf_pagesize)
+			r->aux[step] += p[i] == 0;
+	}
+}
+
+TEST_F(inherit, process_moves_between_cgroups)
+{
+	const char *paths[2] = { self->cg[0].path, self->cg[2].path };
+
+	set_mode(_metadata, self, 0, "free");
+	set_mode(_metadata, self, 2, "dontneed");
+	ASSERT_EQ(0, lf_run(self->cg[0].path, case_migrate, paths, self->r)) TH_LOG("%s", self->r->msg);
+	ASSERT_FALSE(self->r->fail) TH_LOG("%s", self->r->msg);
+	EXPECT_EQ(0, self->r->aux[0]) TH_LOG("in the free cgroup: %ld zeroed", self->r->aux[0]);
+	EXPECT_EQ(16, self->r->aux[1]) TH_LOG("after moving to dontneed: %ld zeroed", self->r->aux[1]);
+	EXPECT_EQ(0, self->r->aux[2]) TH_LOG("after moving back to free: %ld zeroed", self->r->aux[2]);
+}
+
 TEST_HARNESS_MAIN
