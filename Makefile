@@ -9,6 +9,13 @@
 #   make check                build, boot Debian 6.1 and 6.12 in QEMU, run
 #                             the selftests (see README.md)
 #   make rig-test             self-test of the rig's log scanner
+#   make install              module (for KDIR's kernel), lazyfreectl, man
+#                             page, lazyfree.service and example configs
+#   make uninstall            all of it again (configs only if unchanged)
+#   make dkms-install         module sources to /usr/src/lazyfree-<version>,
+#                             then dkms add/build/install
+#   (DESTDIR, PREFIX, KDIR, KRELEASE: see
+#   Documentation/admin-guide/lazyfree-install.rst)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -40,3 +47,89 @@ rig-test:
 	rig/selftest.sh
 
 .PHONY: all module userspace clean check rig-test
+
+# ---- Installing (Documentation/admin-guide/lazyfree-install.rst) ----
+# One version for the project: userspace/VERSION.
+VERSION := $(shell cat $(CURDIR)/userspace/VERSION)
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+# Units a package ships go to /lib/systemd/system, a local install's to /etc.
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(SYSCONFDIR)/systemd/system)
+# The release KDIR's kernel reports (uname -r), which modules_install and
+# depmod need; Debian's include/config/kernel.release is not it.
+KRELEASE ?= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+DKMS_SRC := /usr/src/lazyfree-$(VERSION)
+DKMS_FILES := Kbuild Makefile dkms.conf module/Kbuild \
+	$(filter-out %.mod.c,$(wildcard module/*.c)) $(wildcard module/*.h)
+# Configuration is installed only where none is, and removed only unchanged.
+CONFIGS := lazyfree.conf:$(SYSCONFDIR)/lazyfree.conf \
+	modprobe.d/lazyfree.conf:$(SYSCONFDIR)/modprobe.d/lazyfree.conf
+SYSTEMD_RUNNING = $(if $(DESTDIR),,$(wildcard /run/systemd/system))
+
+install: all
+	@test -n "$(KRELEASE)" || { echo "no include/generated/utsrelease.h in KDIR=$(KDIR): pass KRELEASE=<release>"; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra INSTALL_MOD_PATH=$(DESTDIR) \
+		KERNELRELEASE=$(KRELEASE) modules_install
+	$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SBINDIR=$(SBINDIR) MANDIR=$(MANDIR)
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin|$(SBINDIR)|g' packaging/lazyfree.service >$(DESTDIR)$(UNITDIR)/lazyfree.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/lazyfree.service
+	@for c in $(CONFIGS); do \
+	  dst=$(DESTDIR)$${c#*:}; \
+	  if [ -e "$$dst" ]; then echo "$$dst exists: kept"; \
+	  else echo "install packaging/$${c%%:*} $$dst"; install -D -m 0644 packaging/$${c%%:*} "$$dst"; fi; \
+	done
+ifeq ($(DESTDIR),)
+	depmod -a $(KRELEASE)
+else
+	@echo "DESTDIR is set: run 'depmod -a $(KRELEASE)' on the target"
+endif
+ifneq ($(SYSTEMD_RUNNING),)
+	systemctl daemon-reload
+	@echo "now: systemctl enable --now lazyfree"
+endif
+
+# Every kernel's copy that 'make install' put there (not DKMS's).
+uninstall:
+ifneq ($(SYSTEMD_RUNNING),)
+	-systemctl disable lazyfree.service
+endif
+	@for ko in $(DESTDIR)/lib/modules/*/extra/module/lazyfree.ko*; do \
+	  [ -e "$$ko" ] || continue; \
+	  echo "rm $$ko"; rm -f "$$ko"; \
+	  d=$${ko%/lazyfree.ko*}; rmdir "$$d" "$${d%/module}" 2>/dev/null || true; \
+	  rel=$${ko#$(DESTDIR)/lib/modules/}; rel=$${rel%%/*}; \
+	  if [ -z "$(DESTDIR)" ]; then echo "depmod -a $$rel"; depmod -a "$$rel"; fi; \
+	done
+	rm -f $(DESTDIR)$(SBINDIR)/lazyfreectl $(DESTDIR)$(MANDIR)/man8/lazyfreectl.8 \
+		$(DESTDIR)$(UNITDIR)/lazyfree.service
+	@for c in $(CONFIGS); do \
+	  dst=$(DESTDIR)$${c#*:}; [ -e "$$dst" ] || continue; \
+	  if cmp -s packaging/$${c%%:*} "$$dst"; then echo "rm $$dst"; rm -f "$$dst"; \
+	  else echo "$$dst was changed: kept"; fi; \
+	done
+ifneq ($(SYSTEMD_RUNNING),)
+	systemctl daemon-reload
+endif
+	@if grep -q '^lazyfree ' /proc/modules 2>/dev/null && [ -z "$(DESTDIR)" ]; then \
+	  echo "lazyfree is still loaded: modprobe -r lazyfree"; fi
+
+# The module's sources, and dkms.conf with the version, in DKMS's source
+# tree; without DESTDIR also dkms add, build and install (for the running
+# kernel; AUTOINSTALL builds it for every kernel installed later).
+dkms-install:
+	rm -rf $(DESTDIR)$(DKMS_SRC)
+	install -d $(DESTDIR)$(DKMS_SRC)/module
+	for f in $(DKMS_FILES); do install -m 0644 $$f $(DESTDIR)$(DKMS_SRC)/$$f; done
+	install -m 0644 userspace/VERSION $(DESTDIR)$(DKMS_SRC)/VERSION
+	sed -i 's/@VERSION@/$(VERSION)/' $(DESTDIR)$(DKMS_SRC)/dkms.conf
+ifeq ($(DESTDIR),)
+	if [ -n "$$(dkms status -m lazyfree -v $(VERSION))" ]; then dkms remove lazyfree/$(VERSION) --all; fi
+	dkms add lazyfree/$(VERSION)
+	dkms build lazyfree/$(VERSION)
+	dkms install lazyfree/$(VERSION)
+endif
+
+.PHONY: install uninstall dkms-install
