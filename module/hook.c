@@ -4,7 +4,8 @@
  * switch.
  *
  * ftrace: the module's own ftrace_ops on the function, with an
- *   argument-only trampoline and FTRACE_OPS_FL_IPMODIFY, as livepatch does.
+ *   argument-only trampoline (a full pt_regs one before 5.11) and
+ *   FTRACE_OPS_FL_IPMODIFY, as livepatch does.
  *   The cheapest dispatch; refused where a livepatch (or another IPMODIFY
  *   user) owns the function or where it is no ftrace site.
  * kprobe: a kprobe whose pre-handler moves the instruction pointer.  Works
@@ -77,7 +78,7 @@ static long lf_hook_inside(void)
 static void notrace lf_ftrace_handler(unsigned long ip,
 				      unsigned long parent_ip,
 				      struct ftrace_ops *ops,
-				      struct ftrace_regs *fregs)
+				      struct lf_ftrace_regs *fregs)
 {
 	unsigned long to = lf_redirect(lf_fregs_regs(fregs));
 
@@ -93,7 +94,7 @@ static void notrace lf_ftrace_handler(unsigned long ip,
  */
 static struct ftrace_ops lf_ftrace_ops = {
 	.func	= lf_ftrace_handler,
-	.flags	= FTRACE_OPS_FL_IPMODIFY,
+	.flags	= LF_FTRACE_OPS_FLAGS,
 };
 
 static bool lf_ftrace_filtered;
@@ -104,7 +105,7 @@ static int lf_ftrace_register(void)
 	char name[KSYM_NAME_LEN];
 	int err;
 
-	if (!LF_HAVE_FTRACE_ARGS)
+	if (!LF_HAVE_FTRACE_IPMODIFY)
 		return -EOPNOTSUPP;
 	if (!lf_ftrace_filtered) {
 		/* ftrace_set_filter() parses its buffer in place */
@@ -122,10 +123,11 @@ static void lf_ftrace_unregister(void)
 	unregister_ftrace_function(&lf_ftrace_ops);
 }
 
+/* An emptied filter hash is freed (ftrace_free_filter() is 5.11+). */
 static void lf_ftrace_free(void)
 {
 	if (lf_ftrace_filtered)
-		ftrace_free_filter(&lf_ftrace_ops);
+		ftrace_set_filter(&lf_ftrace_ops, NULL, 0, 1);
 	lf_ftrace_filtered = false;
 }
 

@@ -257,8 +257,8 @@ static bool lf_cgroup_is_dead(struct cgroup *cgrp)
 
 /*
  * A live cgroup of our hierarchy by id, with a reference.  v2 has an id
- * index; for a v1 hierarchy walk it (only sysfs and the discovery work
- * come here).
+ * index (from 5.13); otherwise walk the hierarchy (only sysfs and the
+ * discovery work come here).
  */
 static struct cgroup *lf_cgroup_get(u64 id)
 {
@@ -266,18 +266,24 @@ static struct cgroup *lf_cgroup_get(u64 id)
 	struct cgroup *cgrp = NULL;
 
 	if (!lf_v1) {
-		cgrp = cgroup_get_from_id(id);
-		if (IS_ERR_OR_NULL(cgrp))
-			return NULL;
-		if (lf_cgroup_is_dead(cgrp)) {
-			cgroup_put(cgrp);
-			return NULL;
+		cgrp = lf_cgroup_get_from_id(id);
+		if (cgrp != ERR_PTR(-EOPNOTSUPP)) {
+			if (IS_ERR_OR_NULL(cgrp))
+				return NULL;
+			if (lf_cgroup_is_dead(cgrp)) {
+				cgroup_put(cgrp);
+				return NULL;
+			}
+			return cgrp;
 		}
-		return cgrp;
+		cgrp = NULL;
 	}
 
 	rcu_read_lock();
-	root = &task_css(&init_task, memory_cgrp_id)->cgroup->self;
+	if (lf_v1)
+		root = &task_css(&init_task, memory_cgrp_id)->cgroup->self;
+	else
+		root = &task_dfl_cgroup(&init_task)->self;
 	css_for_each_descendant_pre(pos, root) {
 		if (cgroup_id(pos->cgroup) != id)
 			continue;

@@ -81,13 +81,97 @@ static unsigned long notrace lf_valid_vma_redirect(struct pt_regs *regs)
 	return (unsigned long)lf_valid_vma_dontneed;
 }
 
-/* First match wins. */
+/*
+ * 5.10: madvise_dontneed_free() checks the VMA (not locked, hugetlb or a
+ * PFN map), lets userfaultfd drop mmap_lock if it must, and for MADV_FREE
+ * calls madvise_free_single_vma(vma, start, end), which refuses (-EINVAL)
+ * anything but an anonymous VMA and clips the range to the VMA.  Only
+ * MADV_FREE reaches it, so the redirect needs no advice check.  Under
+ * dontneed the replacement drops the clipped range and returns 0, as the
+ * function does for it.
+ */
+static int lf_free_range_dontneed(struct vm_area_struct *vma,
+				  unsigned long start, unsigned long end)
+{
+	lf_hook_enter();
+	start = max(vma->vm_start, start);
+	end = min(vma->vm_end, end);
+	lf_zap_range(vma, start, end - start);
+	lf_hook_leave();
+	return 0;
+}
+
+static unsigned long notrace lf_free_range_redirect(struct pt_regs *regs)
+{
+	struct vm_area_struct *vma;
+	unsigned long start, end;
+
+	vma = (struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
+	start = max(vma->vm_start, regs_get_kernel_argument(regs, 1));
+	end = min(vma->vm_end, regs_get_kernel_argument(regs, 2));
+	if (!lf_vma_lazyfree(vma) || start >= end)
+		return 0;
+	if (lf_account_free(vma->vm_mm, end - start) != LF_MODE_DONTNEED)
+		return 0;
+	return (unsigned long)lf_free_range_dontneed;
+}
+
+/*
+ * 7.2: every madvise function takes the struct madvise_behavior that is
+ * private to mm/madvise.c; btf_layout.h has its layout from this build's
+ * BTF.  madvise_free_single_vma(madv_behavior) is reached only for
+ * MADV_FREE, after the VMA checks and userfaultfd, with the range clipped
+ * to the VMA; it refuses (-EINVAL) anything but an anonymous VMA and
+ * otherwise returns 0.
+ */
+#define lf_mb(mb, field, type) \
+	(*(type *)((char *)(mb) + LF_MB_OFF_##field))
+
+static int lf_free_behavior_dontneed(void *mb)
+{
+	unsigned long start = lf_mb(mb, RANGE_START, unsigned long);
+	unsigned long end = lf_mb(mb, RANGE_END, unsigned long);
+
+	lf_hook_enter();
+	lf_zap_range(lf_mb(mb, VMA, struct vm_area_struct *), start,
+		     end - start);
+	lf_hook_leave();
+	return 0;
+}
+
+static unsigned long notrace lf_free_behavior_redirect(struct pt_regs *regs)
+{
+	void *mb = (void *)regs_get_kernel_argument(regs, 0);
+	struct vm_area_struct *vma = lf_mb(mb, VMA, struct vm_area_struct *);
+	unsigned long start = lf_mb(mb, RANGE_START, unsigned long);
+	unsigned long end = lf_mb(mb, RANGE_END, unsigned long);
+
+	if (!lf_vma_lazyfree(vma) || start >= end)
+		return 0;
+	if (lf_account_free(vma->vm_mm, end - start) != LF_MODE_DONTNEED)
+		return 0;
+	return (unsigned long)lf_free_behavior_dontneed;
+}
+
+/* At most one is built for a kernel; see compat.h. */
 static const struct lf_strategy lf_strategies[] = {
+	{
+		.symbol		= "madvise_free_single_vma",
+		.kernels	= "Linux 5.10 (vma, start, end)",
+		.built_for	= LF_HAVE_FREE_SINGLE_VMA_RANGE,
+		.redirect	= lf_free_range_redirect,
+	},
 	{
 		.symbol		= "madvise_dontneed_free_valid_vma",
 		.kernels	= "Linux 6.1 and 6.12",
 		.built_for	= LF_HAVE_VALID_VMA_INT_BEHAVIOR,
 		.redirect	= lf_valid_vma_redirect,
+	},
+	{
+		.symbol		= "madvise_free_single_vma",
+		.kernels	= "Linux 7.2 (struct madvise_behavior, from BTF)",
+		.built_for	= LF_HAVE_FREE_SINGLE_VMA_BEHAVIOR,
+		.redirect	= lf_free_behavior_redirect,
 	},
 };
 
@@ -117,8 +201,9 @@ const struct lf_strategy *lf_strategy_select(void)
  */
 unsigned long notrace lf_redirect(struct pt_regs *regs)
 {
-	/* a direct call for the strategy of this build: no retpoline */
-	return INDIRECT_CALL_1(lf_active->redirect, lf_valid_vma_redirect,
+	/* direct calls, no retpoline: the strategy of this build is one */
+	return INDIRECT_CALL_3(lf_active->redirect, lf_valid_vma_redirect,
+			       lf_free_behavior_redirect, lf_free_range_redirect,
 			       regs);
 }
 NOKPROBE_SYMBOL(lf_redirect);
