@@ -46,7 +46,10 @@ check:
 rig-test:
 	rig/selftest.sh
 
-.PHONY: all module userspace clean check rig-test
+demo:
+	rig/demo.sh
+
+.PHONY: all module userspace clean check rig-test demo
 
 # ---- Installing (Documentation/admin-guide/lazyfree-install.rst) ----
 # One version for the project: userspace/VERSION.
@@ -61,8 +64,10 @@ UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(SYSCONFDIR)/syste
 # depmod need; Debian's include/config/kernel.release is not it.
 KRELEASE ?= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 DKMS_SRC := /usr/src/lazyfree-$(VERSION)
-DKMS_FILES := Kbuild Makefile dkms.conf module/Kbuild \
-	$(filter-out %.mod.c,$(wildcard module/*.c)) $(wildcard module/*.h)
+# Every file of module/ but what kbuild makes and module/Kbuild's clean-files.
+DKMS_FILES := Kbuild Makefile dkms.conf $(filter-out %.o %.ko %.mod %.mod.c %.order \
+	%.symvers %.dwo $(addprefix module/,$(shell sed -n 's/^clean-files *:*= *//p' module/Kbuild)), \
+	$(wildcard module/*))
 # Configuration is installed only where none is, and removed only unchanged.
 CONFIGS := lazyfree.conf:$(SYSCONFDIR)/lazyfree.conf \
 	modprobe.d/lazyfree.conf:$(SYSCONFDIR)/modprobe.d/lazyfree.conf
@@ -122,7 +127,8 @@ endif
 dkms-install:
 	rm -rf $(DESTDIR)$(DKMS_SRC)
 	install -d $(DESTDIR)$(DKMS_SRC)/module
-	for f in $(DKMS_FILES); do install -m 0644 $$f $(DESTDIR)$(DKMS_SRC)/$$f; done
+	for f in $(DKMS_FILES); do \
+	  install -m $$(if [ -x $$f ]; then echo 0755; else echo 0644; fi) $$f $(DESTDIR)$(DKMS_SRC)/$$f; done
 	install -m 0644 userspace/VERSION $(DESTDIR)$(DKMS_SRC)/VERSION
 	sed -i 's/@VERSION@/$(VERSION)/' $(DESTDIR)$(DKMS_SRC)/dkms.conf
 ifeq ($(DESTDIR),)
