@@ -76,8 +76,10 @@ static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
 #endif
 
 #elif defined(CONFIG_DYNAMIC_FTRACE_WITH_REGS)
+/* before 5.11 a handler without RECURSION_SAFE goes through an assist */
 #define LF_HAVE_FTRACE_IPMODIFY	1
-#define LF_FTRACE_OPS_FLAGS	(FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY)
+#define LF_FTRACE_OPS_FLAGS	(FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY | \
+				 FTRACE_OPS_FL_RECURSION_SAFE)
 #define lf_ftrace_regs		pt_regs
 
 static __always_inline struct pt_regs *lf_fregs_regs(struct pt_regs *regs)
@@ -122,6 +124,13 @@ static inline void lf_zap_range(struct vm_area_struct *vma,
 	zap_vma_range(vma, start, size);
 #endif
 }
+
+/* kobject_init_and_add() takes a const struct kobj_type from 6.2. */
+#if LF_KERNEL_LINE < 602
+#define lf_ktype(ktype)	((struct kobj_type *)(ktype))
+#else
+#define lf_ktype(ktype)	(ktype)
+#endif
 
 /*
  * A v2 cgroup by id, with a reference: cgroup_get_from_id() is exported

@@ -265,7 +265,7 @@ int lf_sysfs_add_cgroup(struct lf_cgroup *lc)
 {
 	int err;
 
-	err = kobject_init_and_add(&lc->kobj, &lf_cgroup_ktype,
+	err = kobject_init_and_add(&lc->kobj, lf_ktype(&lf_cgroup_ktype),
 				   lf_cgroups_kobj, "%llu", lc->id);
 	if (err)
 		kobject_put(&lc->kobj);
