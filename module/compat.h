@@ -125,9 +125,9 @@ static inline void lf_zap_range(struct vm_area_struct *vma,
 #endif
 }
 
-/* kobject_init_and_add() takes a const struct kobj_type from 6.2. */
+/* kobject_init_and_add() takes a const kobj_type from 6.2: cast it off. */
 #if LF_KERNEL_LINE < 602
-#define lf_ktype(ktype)	((struct kobj_type *)(ktype))
+#define lf_ktype(ktype)	((void *)(ktype))
 #else
 #define lf_ktype(ktype)	(ktype)
 #endif
