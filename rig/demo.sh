@@ -181,6 +181,9 @@ atleast() { awk -v a="$1" -v b="$2" -v p="$3" 'BEGIN { print (a >= b * p / 100) 
 fell() { awk -v f="$1" -v a="$2" -v b="$3" -v p="$4" 'BEGIN { print (f - a >= (f - b) * p / 100 && f > b) ? 1 : 0 }'; }
 
 echo
+echo "In the guest:"
+sed -n 's/^LAZYFREE-DEMO-SHOW /  /p' "$GLOG"
+echo
 for rt in go je; do
 	b=$rt-baseline
 	verdict "$(within "${FINAL[$rt-dontneed]}" "${FINAL[$b]}" 5 "$DEMO_MIB")" \
@@ -195,9 +198,6 @@ if [ -n "${FAILED_KERNEL:-}" ] || grep -q '^LAZYFREE-CHECK fail' "$GLOG" ||
 	verdict 0 "guest and kernel ran cleanly (logs: $LOGDIR)"
 fi
 
-echo
-echo "In the guest:"
-sed -n 's/^LAZYFREE-DEMO-SHOW /  /p' "$GLOG"
 
 # The plot: memory.current on top, LazyFree below; one colour per mode,
 # solid Go, dashed jemalloc; a line where the reclaim ran.
@@ -212,7 +212,7 @@ PNG=$OUT/memory.png
 	echo "set xlabel 'seconds'"
 	rc=$(awk '$3 == "reclaim" { print $1; exit }' "$EVT")
 	if [ -n "$rc" ]; then
-		echo "set arrow from $rc, graph 0 to $rc, graph 1 nohead dt 3 lc rgb '#555555'"
+		echo "set arrow from $rc, graph 0 to $rc, graph 1 nohead dt 2 lw 1.5 lc rgb 'black'"
 		echo "set label 1 'lazyfreectl reclaim' at $rc, graph 0.55 right offset -0.5,0"
 	fi
 	plot() {
