@@ -3,10 +3,15 @@
 # Sourced after lib.sh.  Each function logs to $BUILD/logs/build-*.log and
 # returns non-zero on failure; the caller counts and reports.
 
-# Show the tail of a failed build log.
+# Show what failed in a build log: its first errors (with the source line
+# gcc quotes after each), else its last lines.
 show_log_tail() {
+	if grep -q -E 'error:|Error [0-9]|undefined!' "$1"; then
+		log "---- first errors in $1 ----"
+		grep -E -A3 'error:|undefined!' "$1" | head -n "${2:-30}" | sed 's/^/    /' >&2
+	fi
 	log "---- last lines of $1 ----"
-	tail -n "${2:-25}" "$1" | sed 's/^/    /' >&2
+	tail -n 8 "$1" | sed 's/^/    /' >&2
 	log "----"
 }
 

@@ -268,15 +268,16 @@ host_rig_selftest() {
 
 main() {
 	local start rel
-	start=$(now)
 	mkdir -p "$BUILD/logs" "$CACHE"
-	# One run at a time per build dir and per cache (several people may
-	# share a checkout; LAZYFREE_BUILD gives a run its own build dir).
+	# One run at a time per build dir (several people may share a
+	# checkout; LAZYFREE_BUILD gives a run its own build dir), and one
+	# writer of the cache at a time.
 	exec 8>"$BUILD/.lock" 9>"$CACHE/.lock"
 	flock -n 8 || { log "check: another make check uses $BUILD; waiting"; flock 8; }
-	flock -n 9 || { log "check: another make check uses $CACHE; waiting"; flock 9; }
+	start=$(now)
 	rm -rf "$BUILD"/logs/*
 	log "check: cache $CACHE, build $BUILD"
+	flock -n 9 || { log "check: another make check is updating $CACHE; waiting"; flock 9; }
 	apt_update
 	deps_install
 	select_kernels
@@ -284,6 +285,7 @@ main() {
 		kernel_fetch "$rel"
 	done
 	ksrc_fetch
+	flock -u 9
 	build_all
 	run_boots
 	report_lanes
