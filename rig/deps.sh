@@ -22,7 +22,7 @@ apt_update() {
 	is_root || return 0
 	[ "${LAZYFREE_NO_APT_UPDATE:-}" = 1 ] && return 0
 	log "deps: apt-get update"
-	if ! apt-get update -qq >"$BUILD/logs/apt-update.log" 2>&1; then
+	if ! apt-get -o DPkg::Lock::Timeout=300 update -qq >"$BUILD/logs/apt-update.log" 2>&1; then
 		log "deps: warning: apt-get update failed (see $BUILD/logs/apt-update.log); using the lists there are"
 	fi
 }
@@ -40,7 +40,7 @@ deps_install() {
 	apt_update
 	log "deps: installing:$missing"
 	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing \
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends $missing \
 		>"$BUILD/logs/apt-install.log" 2>&1 ||
 		{ tail -n 20 "$BUILD/logs/apt-install.log" >&2; die "apt-get install failed"; }
 }
