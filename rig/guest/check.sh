@@ -15,6 +15,7 @@ KO=/lazyfree/lazyfree.ko
 HOOK_LIST=ftrace,kprobe
 TEST_GLOB='*'
 TEST_TIMEOUT=300
+set -f	# no globbing of command line words
 for w in $(cat /proc/cmdline); do
 	case $w in
 	lazyfree_hooks=*) HOOK_LIST=${w#*=} ;;
@@ -22,6 +23,7 @@ for w in $(cat /proc/cmdline); do
 	lazyfree_test_timeout=*) TEST_TIMEOUT=${w#*=} ;;
 	esac
 done
+set +f
 
 export LAZYFREE_KO=$KO
 export LAZYFREECTL=/lazyfree/bin/lazyfreectl
