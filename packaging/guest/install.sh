@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0
+# lazyfree guest mode "install": sourced by the rig's /init (busybox sh),
+# booted by packaging/vm-check.sh.
+#
+# The initramfs holds a `make install DESTDIR=` tree (module under
+# /lib/modules/<rel>/extra with depmod run, /usr/local/sbin/lazyfreectl,
+# /etc/systemd/system/lazyfree.service, /etc/lazyfree.conf,
+# /etc/modprobe.d/lazyfree.conf) and kmod's modprobe as /sbin/modprobe.
+# This script does what systemd would: runs the unit's ExecStart= lines
+# in order, then its ExecReload=, and checks that the node ends up with
+# the configured policy.  Prints TAP, then LAZYFREE-RIG-END.
+
+UNIT=/etc/systemd/system/lazyfree.service
+n=0
+failed=0
+t_ok() { n=$((n + 1)); echo "ok $n - $*"; }
+t_fail() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+# t WHAT COMMAND...: ok when COMMAND succeeds
+t() {
+	local what=$1
+	shift
+	if "$@"; then t_ok "$what"; else t_fail "$what"; fi
+}
+
+# unit_lines KEY: the command lines of KEY= in the unit, in order
+unit_lines() { sed -n "s/^$1=//p" "$UNIT"; }
+
+# run_line KEY N: run the Nth KEY= command line only
+run_line() {
+	local cmd rc=0
+	cmd=$(unit_lines "$1" | sed -n "$2p")
+	echo "# $1 #$2: $cmd"
+	[ -n "$cmd" ] || return 1
+	$cmd >/tmp/unit-out 2>&1 || rc=$?
+	sed 's/^/#   /' /tmp/unit-out
+	return "$rc"
+}
+
+# run_lines KEY: run each KEY= command as systemd does for a oneshot
+# service (in order, stop at the first failure); output to the log.
+run_lines() {
+	local cmd rc
+	unit_lines "$1" >/tmp/unit-cmds
+	while read -r cmd; do
+		echo "# $1: $cmd"
+		rc=0
+		$cmd >/tmp/unit-out 2>&1 || rc=$?
+		sed 's/^/#   /' /tmp/unit-out
+		[ "$rc" = 0 ] || { echo "# exit $rc"; return 1; }
+	done </tmp/unit-cmds
+}
+
+# mode_of CGROUP: its MODE column in `lazyfreectl list`
+mode_of() {
+	/usr/local/sbin/lazyfreectl list -r -n -o PATH,MODE | awk -v p="/$1" '$1 == p { print $2 }'
+}
+param() { cat "/sys/module/lazyfree/parameters/$1" 2>/dev/null; }
+sysattr() { cat "/sys/kernel/lazyfree/$1" 2>/dev/null; }
+expect() {
+	local what=$1 want=$2 have=$3
+	if [ "$have" = "$want" ]; then t_ok "$what: $have"; else
+		echo "# $what: '$have', want '$want'"; t_fail "$what"; fi
+}
+
+start=$(date +%s)
+echo "LAZYFREE-TEST-BEGIN hook=auto name=install"
+echo "TAP version 13"
+t "the installed unit is there" test -f "$UNIT"
+t "ConditionPathExists= file is there" test -f "$(sed -n 's/^ConditionPathExists=//p' "$UNIT")"
+t "modules.dep lists the installed module" grep -q 'extra/module/lazyfree.ko' "/lib/modules/$(uname -r)/modules.dep"
+t "lazyfree not loaded before the unit runs" sh -c '! grep -q "^lazyfree " /proc/modules'
+
+# The operator's configuration: a module option changed in modprobe.d,
+# cgroups that exist when the unit starts (as slices do), and a policy.
+sed -i 's/max_cgroups=4096/max_cgroups=100/; s/default_mode=free/default_mode=dontneed/' \
+	/etc/modprobe.d/lazyfree.conf
+mkdir -p "$CGROUP_ROOT/batch.slice" "$CGROUP_ROOT/web.slice" "$CGROUP_ROOT/web.slice/app"
+cat >/etc/lazyfree.conf <<EOF
+# test policy
+default free
+batch.slice      free
+web.slice        dontneed   # pods that hold RSS
+EOF
+
+# systemctl start lazyfree: modprobe, then apply (checked in between)
+t "the unit has two ExecStart= lines" test "$(unit_lines ExecStart | wc -l)" = 2
+t "ExecStart= #1 (modprobe) succeeds" run_line ExecStart 1
+expect "module options from /etc/modprobe.d: max_cgroups" 100 "$(param max_cgroups)"
+expect "module options from /etc/modprobe.d: default_mode" dontneed "$(sysattr default_mode)"
+t "ExecStart= #2 (apply) succeeds" run_line ExecStart 2
+expect "policy default (the file overrides the option)" free "$(sysattr default_mode)"
+expect "batch.slice mode" free "$(mode_of batch.slice)"
+expect "web.slice mode" dontneed "$(mode_of web.slice)"
+
+# systemctl restart: the same again changes nothing and succeeds
+run_lines ExecStart >/tmp/restart.log 2>&1
+rc=$?
+t "ExecStart= again (restart) succeeds" test "$rc" = 0
+t "restart: apply prints no change" sh -c "! grep -q -- '->' /tmp/restart.log"
+
+# systemctl reload after an edit: the file is the whole policy (--prune)
+cat >/etc/lazyfree.conf <<EOF
+default dontneed
+web.slice free
+EOF
+t "ExecReload= succeeds" run_lines ExecReload
+expect "reload: default" dontneed "$(sysattr default_mode)"
+expect "reload: web.slice" free "$(mode_of web.slice)"
+expect "reload: batch.slice (not in the file any more: pruned)" inherit "$(mode_of batch.slice)"
+
+# A policy naming a missing cgroup fails the reload and changes nothing.
+printf 'default free\nno-such.slice dontneed\n' >/etc/lazyfree.conf
+if run_lines ExecReload >/tmp/bad.log 2>&1; then t_fail "reload of a bad policy fails"; else
+	t_ok "reload of a bad policy fails"; fi
+sed 's/^/# /' /tmp/bad.log
+expect "bad policy: nothing changed (default)" dontneed "$(sysattr default_mode)"
+
+t "modprobe -r lazyfree (kmod) unloads" /sbin/modprobe -r lazyfree
+rmdir "$CGROUP_ROOT/web.slice/app" "$CGROUP_ROOT/web.slice" "$CGROUP_ROOT/batch.slice" 2>/dev/null
+
+echo "1..$n"
+echo "LAZYFREE-TEST-END hook=auto name=install rc=$((failed > 0)) secs=$(($(date +%s) - start))"
+dmesg | grep -i lazyfree | tail -n 20 | sed 's/^/# dmesg: /'
+if [ "$failed" = 0 ]; then
+	echo "LAZYFREE-RIG-END status=ok"
+else
+	echo "LAZYFREE-RIG-END status=fail"
+fi

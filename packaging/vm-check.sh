@@ -1,0 +1,87 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# packaging/vm-check.sh [RELEASE...]: in QEMU, the installed lazyfree
+# brings a node to its configured policy.  For each kernel the rig
+# unpacked: `make install DESTDIR=<initramfs>` (module, tool, unit,
+# configs) and depmod, kmod's modprobe as /sbin/modprobe, then the guest
+# (packaging/guest/install.sh, mode "install") runs the unit's ExecStart=
+# and ExecReload= lines and checks modules, options and modes.
+# Prints TAP per kernel (the guest's), then
+#   N passed, N failed, N skipped
+# and exits non-zero on any failure.  Needs `make check`'s host packages
+# and kernels (rig/deps.sh, rig/kernels.sh); logs in build/logs/install-<rel>.
+set -u -o pipefail
+
+. "$(dirname "$0")/../rig/lib.sh"
+. "$RIG_DIR/kernels.sh"
+. "$RIG_DIR/initramfs.sh"
+. "$RIG_DIR/qemu.sh"
+. "$RIG_DIR/scan.sh"
+
+W=$BUILD/packaging-vm
+N_PASS=0
+N_FAIL=0
+N_SKIP=0
+
+vm_kernel() {
+	local rel=$1 kdir stage src lg logdir out p f s
+	kdir=$(kernel_kdir "$rel")
+	stage=$W/stage-$rel
+	src=$W/src
+	lg=$W/install-$rel.log
+	logdir=$BUILD/logs/install-$rel
+	echo "# $rel: make install DESTDIR=<initramfs>"
+	initramfs_base "$stage"
+	cp "$REPO/packaging/guest/install.sh" "$stage/lazyfree/rig/install.sh"
+	if ! make -C "$src" install DESTDIR="$stage" KDIR="$kdir" >"$lg" 2>&1 ||
+		! depmod -b "$stage" "$rel" >>"$lg" 2>&1; then
+		tail -n 20 "$lg" | sed 's/^/# /'
+		echo "not ok - $rel: make install DESTDIR + depmod"
+		N_FAIL=$((N_FAIL + 1))
+		return
+	fi
+	initramfs_add_libs "$stage/usr/local/sbin/lazyfreectl" "$stage"
+	# kmod as modprobe (busybox's applet link goes first: cp would
+	# write through it into busybox)
+	rm -f "$stage/bin/modprobe"
+	initramfs_add "$stage" "$(readlink -f /sbin/modprobe)" /bin/kmod
+	ln -s kmod "$stage/bin/modprobe"
+	initramfs_pack "$stage" "$W/initrd-$rel.gz"
+	qemu_boot "$(kernel_image "$rel")" "$W/initrd-$rel.gz" "$logdir" "$LAZYFREE_BOOT_TIMEOUT" \
+		lazyfree_mode=install lazyfree_lane=v2
+	tr -d '\r' <"$logdir/guest.log" | grep -E '^(ok|not ok|#)' | sed "s/^\(\(not \)\?ok\) [0-9]* -/\1 - $rel:/"
+	out=$( { scan_guest "$logdir/guest.log" "$(cat "$logdir/status")"; scan_console "$logdir/console.log"; } )
+	echo "$out" | grep -v '^COUNTS' | sed 's/^/# /'
+	read -r p f s <<<"$(echo "$out" | awk '$1 == "COUNTS" { p += $2; f += $3; s += $4 } END { print p + 0, f + 0, s + 0 }')"
+	N_PASS=$((N_PASS + p))
+	N_FAIL=$((N_FAIL + f))
+	N_SKIP=$((N_SKIP + s))
+}
+
+main() {
+	local rels="$*" kdir rel
+	mkdir -p "$W" "$BUILD/logs"
+	exec 7>"$W.lock"
+	flock -n 7 || { echo "# another packaging/vm-check.sh uses $W; waiting"; flock 7; }
+	if [ -z "$rels" ]; then
+		for kdir in "$CACHE"/kernels/*/kdir; do
+			[ -f "$kdir/Makefile" ] || continue
+			rel=${kdir%/kdir}
+			rels="$rels ${rel##*/}"
+		done
+	fi
+	[ -n "$rels" ] || { echo "# no kernels in $CACHE/kernels: run make check first"; echo "0 passed, 1 failed, 0 skipped"; return 1; }
+	rm -rf "$W/src"
+	mkdir -p "$W/src"
+	(cd "$REPO" && tar -cf - --exclude=./build --exclude=./.git --exclude='*.o' \
+		--exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' --exclude='.*.cmd' \
+		--exclude='*.order' --exclude='Module.symvers' --exclude=./userspace/lazyfreectl \
+		--exclude=./userspace/tests/build .) | (cd "$W/src" && tar -xf -)
+	for rel in $rels; do
+		vm_kernel "$rel"
+	done
+	echo "$N_PASS passed, $N_FAIL failed, $N_SKIP skipped"
+	[ "$N_FAIL" = 0 ]
+}
+
+main "$@"
