@@ -170,13 +170,17 @@ done
 sleep 1
 
 for cg in go-free go-dontneed go-baseline je-free je-dontneed je-baseline; do
-	eval "m_$(echo $cg | tr - _)=$(mib_of $cg)"
-	echo "# $cg: $CUR $(mib_of $cg) MiB after the drop: $(tr '\n' ' ' <"$TMP/$cg")"
+	mib_of $cg >"$TMP/$cg.mib"
+	echo "# $cg: $CUR $(cat "$TMP/$cg.mib") MiB after the drop: $(tr '\n' ' ' <"$TMP/$cg")"
 done
+# dropped_mib CGROUP: its memory after the drop, in MiB
+dropped_mib() { cat "$TMP/$1.mib"; }
 
 tol=$((MIB * 5 / 100))
 for rt in go je; do
-	eval "free=\$m_${rt}_free dontneed=\$m_${rt}_dontneed base=\$m_${rt}_baseline"
+	free=$(dropped_mib $rt-free)
+	dontneed=$(dropped_mib $rt-dontneed)
+	base=$(dropped_mib $rt-baseline)
 	if [ "$left" != 0 ]; then
 		not_ok "$rt: free cgroup keeps the dropped heap charged (not every program dropped its heap in 40 s)"
 		not_ok "$rt: dontneed cgroup ends within 5% of the heap of the DONTNEED baseline (not every program dropped its heap in 40 s)"
@@ -197,7 +201,8 @@ for rt in go je; do
 done
 
 for rt in go je; do
-	eval "free=\$m_${rt}_free base=\$m_${rt}_baseline"
+	free=$(dropped_mib $rt-free)
+	base=$(dropped_mib $rt-baseline)
 	name="$rt: lazyfreectl reclaim gives the free cgroup's heap back"
 	if [ "$LANE" != v2 ]; then
 		skip "$name" "cgroup v1 has no memory.reclaim"
