@@ -26,6 +26,7 @@ set -eu -o pipefail
 . "$RIG_DIR/build.sh"
 . "$RIG_DIR/initramfs.sh"
 . "$RIG_DIR/qemu.sh"
+. "$RIG_DIR/scan.sh"
 
 DEMO_KERNEL=${DEMO_KERNEL:-linux-image-6.12-amd64}
 DEMO_MIB=${DEMO_MIB:-192}
@@ -98,8 +99,9 @@ if ! grep -q '^LAZYFREE-RIG-END' "$GLOG"; then
 	die "demo: the guest did not finish ($(cat "$LOGDIR/status")); logs: $LOGDIR"
 fi
 grep '^LAZYFREE-CHECK fail' "$GLOG" >&2 || true
-if grep -qE 'BUG:|WARNING:|Oops|Call Trace' "$LOGDIR/console.log"; then
-	log "demo: the kernel reported a problem: $LOGDIR/console.log"
+CONSOLE=$(scan_console "$LOGDIR/console.log")
+if [ "$(echo "$CONSOLE" | tail -n 1)" != "COUNTS 0 0 0" ]; then
+	echo "$CONSOLE" | grep -v '^COUNTS ' >&2
 	FAILED_KERNEL=1
 fi
 
