@@ -11,6 +11,7 @@
 #   make rig-test             self-test of the rig's log scanner
 #   make install              module (for KDIR's kernel), lazyfreectl, man
 #                             page, lazyfree.service and example configs
+#                             (MODULE=no: all but the module)
 #   make uninstall            all of it again (configs only if unchanged)
 #   make dkms-install         module sources to /usr/src/lazyfree-<version>,
 #                             then dkms add/build/install
@@ -73,10 +74,15 @@ CONFIGS := lazyfree.conf:$(SYSCONFDIR)/lazyfree.conf \
 	modprobe.d/lazyfree.conf:$(SYSCONFDIR)/modprobe.d/lazyfree.conf
 SYSTEMD_RUNNING = $(if $(DESTDIR),,$(wildcard /run/systemd/system))
 
-install: all
+# MODULE=no: all but the module (a node whose module DKMS builds).
+MODULE ?= yes
+
+install: userspace $(if $(filter yes,$(MODULE)),module)
+ifeq ($(MODULE),yes)
 	@test -n "$(KRELEASE)" || { echo "no include/generated/utsrelease.h in KDIR=$(KDIR): pass KRELEASE=<release>"; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra INSTALL_MOD_PATH=$(DESTDIR) \
 		KERNELRELEASE=$(KRELEASE) modules_install
+endif
 	$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SBINDIR=$(SBINDIR) MANDIR=$(MANDIR)
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/local/sbin|$(SBINDIR)|g' packaging/lazyfree.service >$(DESTDIR)$(UNITDIR)/lazyfree.service
@@ -86,10 +92,12 @@ install: all
 	  if [ -e "$$dst" ]; then echo "$$dst exists: kept"; \
 	  else echo "install packaging/$${c%%:*} $$dst"; install -D -m 0644 packaging/$${c%%:*} "$$dst"; fi; \
 	done
+ifeq ($(MODULE),yes)
 ifeq ($(DESTDIR),)
 	depmod -a $(KRELEASE)
 else
 	@echo "DESTDIR is set: run 'depmod -a $(KRELEASE)' on the target"
+endif
 endif
 ifneq ($(SYSTEMD_RUNNING),)
 	systemctl daemon-reload

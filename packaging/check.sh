@@ -144,6 +144,24 @@ check_install() {
 	LAST_UNITDIR=$unitdir
 }
 
+# make install MODULE=no (a DKMS node): all but the module, no KDIR needed.
+check_install_nomodule() {
+	local root=$W/root-nomodule lg=$W/install-nomodule.log want have rc=0
+	rm -rf "$root"
+	make -C "$SRC" install MODULE=no DESTDIR="$root" KDIR=/nonexistent >"$lg" 2>&1 || rc=1
+	want=$(LC_ALL=C sort <<-EOF
+		usr/local/sbin/lazyfreectl
+		usr/local/share/man/man8/lazyfreectl.8
+		etc/systemd/system/lazyfree.service
+		etc/lazyfree.conf
+		etc/modprobe.d/lazyfree.conf
+	EOF
+	)
+	have=$(files_under "$root")
+	same_list layout "$want" "$have" || rc=1
+	result $rc "make install MODULE=no DESTDIR: tool, man page, unit, configs, no module" "$lg"
+}
+
 # make uninstall: everything goes but a changed config, which is kept;
 # a second make install keeps an existing config.
 check_uninstall() {
@@ -462,6 +480,7 @@ main() {
 	elif [ -z "$first" ]; then
 		skip "make install, systemd-analyze verify, dkms build" "no kernel headers in $CACHE/kernels"
 	fi
+	check_install_nomodule
 	check_host_untouched
 	check_manifests
 	check_k8s_scripts
