@@ -195,13 +195,13 @@ static int verdict(const struct world *w, struct state *st, enum lf_file f,
 		else if (streq_nl(buf, n, "1"))
 			st->enabled = 1;
 		else
-			return EINVAL;
+			return -EINVAL;
 		return 0;
 	case F_DEFAULT_MODE:
 	case F_MODE:
 		m = match_word(buf, n, f == F_MODE ? 0 : 1);
 		if (m < 0)
-			return EINVAL;
+			return -EINVAL;
 		if (f == F_MODE)
 			st->mode = m;
 		else
@@ -209,26 +209,26 @@ static int verdict(const struct world *w, struct state *st, enum lf_file f,
 		return 0;
 	case F_ADD:
 		if (parse_id(buf, n, &id))
-			return EINVAL;
+			return -EINVAL;
 		if (has_id(st->ids, st->nids, id))
-			return EEXIST;
+			return -EEXIST;
 		if (st->nids >= LF_MAX_CGROUPS)
-			return ENOSPC;
+			return -ENOSPC;
 		if (!has_id(w->live, w->nlive, id))
-			return ENOENT;
+			return -ENOENT;
 		add_id(st, id);
 		return 0;
 	case F_REMOVE:
 		if (parse_id(buf, n, &id))
-			return EINVAL;
+			return -EINVAL;
 		if (!has_id(st->ids, st->nids, id))
-			return ENOENT;
+			return -ENOENT;
 		del_id(st, id);
 		if (id == w->t)
 			st->mode = -1;	/* the caller adds it again */
 		return 0;
 	default:
-		return EINVAL;
+		return -EINVAL;
 	}
 }
 
@@ -292,7 +292,7 @@ static const char *file_path(const struct world *w, enum lf_file f,
 	return path;
 }
 
-/* One write through a fresh open; 0 or the errno. */
+/* One write through a fresh open: 0, -errno, or 1 for a short write. */
 static int do_write(const struct world *w, enum lf_file f, const char *buf,
 		    size_t len)
 {
@@ -302,12 +302,12 @@ static int do_write(const struct world *w, enum lf_file f, const char *buf,
 
 	fd = open(file_path(w, f, path, sizeof(path)), O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno;
+		return -errno;
 	n = write(fd, buf, len);
 	if (n < 0)
-		err = errno;
+		err = -errno;
 	else if ((size_t)n != len)
-		err = -1;	/* a short write: the store took part of it */
+		err = 1;	/* a short write: the store took part of it */
 	close(fd);
 	return err;
 }
@@ -567,7 +567,7 @@ struct report {
 };
 
 static void note(struct report *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	__printf(2, 3);
 
 static void note(struct report *r, const char *fmt, ...)
 {
@@ -693,8 +693,8 @@ static bool try_write(FIXTURE_DATA(hostile) *self, enum lf_file f,
 	if (got != want) {
 		note(&self->rep, "%s <- \"%s\": want %s, got %s", file_names[f],
 		     show(buf, len, in, sizeof(in)),
-		     want ? strerror(want) : "success",
-		     got > 0 ? strerror(got) : got ? "short write" : "success");
+		     want ? strerror(-want) : "success",
+		     got < 0 ? strerror(-got) : got ? "short write" : "success");
 	}
 	if (!want && next.mode == -1) {
 		/* T was removed: track it again, mode inherit */
@@ -799,7 +799,8 @@ static void *conc_writer(void *arg)
 			c->bad++;
 			note(&c->rep, "%s <- \"%s\" (concurrent): want %s, got %s",
 			     file_names[f], show(buf, len, in, sizeof(in)),
-			     strerror(want), got > 0 ? strerror(got) : "success");
+			     strerror(-want), got < 0 ? strerror(-got) :
+			     got ? "short write" : "success");
 		}
 	}
 	return NULL;
@@ -992,17 +993,15 @@ TEST_F(hostile, nul_is_junk)
 		got = do_write(&self->w, rows[i].f, buf, len);
 		ASSERT_EQ(0, read_state(&self->w, &self->seen));
 		same = same_state(&self->model, &self->seen, why, sizeof(why));
-		if (got != EINVAL || !same) {
+		if (got != -EINVAL || !same) {
 			ksft_print_msg("%s <- \"%s\": want EINVAL, got %s; state %s\n",
 				       file_names[rows[i].f], show(buf, len, in, sizeof(in)),
-				       got > 0 ? strerror(got) : got ? "short write" : "success",
+				       got < 0 ? strerror(-got) : got ? "short write" : "success",
 				       same ? "unchanged" : why);
 			bad++;
 		}
 		/* put back what an accepted write changed */
-		if (!lf_cg_tracked(self->w.t)) {
-			lf_track(self->w.t);
-		}
+		lf_track(self->w.t);
 		lf_untrack(self->w.u);
 		lf_attr_write("enabled", "1");
 		lf_attr_write("default_mode", "free");
