@@ -162,9 +162,9 @@ TEST_F(discovery, removed_configured_vanishes)
 }
 
 /* Create, advise (discover), remove N cgroups; tracked set returns. */
-TEST_F_TIMEOUT(discovery, churn, 280)
+TEST_F_TIMEOUT(discovery, churn, 200)
 {
-	int n0 = count_tracked(), n1, n = 1000, discovered = 0;
+	int n0 = count_tracked(), n1, n = 200, discovered = 0;
 	long start = lf_now_ms();
 
 	ASSERT_LE(0, n0);
