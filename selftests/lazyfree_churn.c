@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cgroup churn (issue 6, item 4): 1,000 cgroups created, each runs
+ * MADV_FREE (a child forked into it), each removed.  A quarter are tracked
+ * by cgroups/add with mode dontneed (the child's page must read 0), a
+ * quarter with mode free and then untracked by cgroups/remove before the
+ * rmdir, half are left to auto-discovery (default mode free: the page must
+ * keep its data); rmdir'ed cgroups are left to the module to prune.
+ *
+ * Afterwards the tracked directories (cgroups/<id>) return to the starting
+ * set within a few seconds, and the module's memory returns to where it was:
+ *  - the sum over the kmalloc-* slab caches (lf_cgroup, kobject names) and
+ *    kernfs_node_cache (the cgroups/<id>/ directories) in /proc/slabinfo,
+ *    active objects times object size;
+ *  - Percpu in /proc/meminfo (each tracked cgroup's counters).
+ * These are node-wide figures, moved by everything the kernel does.  To
+ * compare like with like, a warm-up round of the same size runs first (slab
+ * pages and per-cpu chunks are populated once), then the memory is measured
+ * before and after a second, measured round, each time once the tracked set
+ * is back, the removed cgroups are freed (v2: nr_dying_descendants back to
+ * its start) and caches dropped.  A module that kept one 192-byte entry per
+ * cgroup would leave 192 KB of kmalloc behind, its directories ~800 KB of
+ * kernfs nodes: the tolerance, SLAB_SLACK_PER_CG bytes per churned cgroup
+ * (64 KB for 1,000), is well below either.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lf_harness.h"
+#include "lf_util.h"
+
+#define NCGROUPS		1000
+#define SETTLE_MS		15000
+#define DISCOVER_MS		500
+#define SLAB_SLACK_PER_CG	64		/* bytes */
+#define PERCPU_SLACK_KB		64
+
+#define MAX_CACHES		512
+#define SAMPLES			15
+
+struct mem {
+	long kmalloc;		/* bytes, kmalloc-* caches */
+	long kernfs;		/* bytes, kernfs_node_cache */
+	long percpu_kb;
+	int ncaches;
+	char name[MAX_CACHES][64];
+	long bytes[MAX_CACHES];
+};
+
+struct round {
+	int added, removed, discovered, wrong;
+	long ms, settle_ms;
+};
+
+static void drop_caches(void)
+{
+	sync();
+	/* also runs the shrinkers, lazy RCU's among them */
+	lf_write_file("/proc/sys/vm/drop_caches", "3");
+}
+
+static int read_mem(struct mem *m)
+{
+	static char buf[1 << 20];
+	char *line, *save;
+
+	memset(m, 0, sizeof(*m));
+	if (lf_read_file("/proc/slabinfo", buf, sizeof(buf)))
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+		long active, num, size;
+
+		if (sscanf(line, "%63s %ld %ld %ld", name, &active, &num, &size) != 4)
+			continue;
+		if (!strncmp(name, "kmalloc-", 8))
+			m->kmalloc += active * size;
+		else if (!strcmp(name, "kernfs_node_cache"))
+			m->kernfs += active * size;
+		else
+			continue;
+		if (m->ncaches < MAX_CACHES) {
+			snprintf(m->name[m->ncaches], sizeof(m->name[0]), "%s", name);
+			m->bytes[m->ncaches++] = active * size;
+		}
+	}
+	if (lf_read_file("/proc/meminfo", buf, sizeof(buf)))
+		return -1;
+	line = strstr(buf, "\nPercpu:");
+	if (!line)
+		return -1;
+	m->percpu_kb = strtol(line + 8, NULL, 10);
+	return 0;
+}
+
+static long mem_slab(const struct mem *m)
+{
+	return m->kmalloc + m->kernfs;
+}
+
+/*
+ * The lowest of up to SAMPLES readings, each after dropping caches: what
+ * is freed late (RCU callbacks, deferred work) is noise, a leak stays.
+ * Stops early once within @target bytes.
+ */
+static int sample_mem(struct mem *m, long target, int *samples)
+{
+	static struct mem cur;
+
+	for (int i = 0; i < SAMPLES; i++) {
+		drop_caches();
+		lf_msleep(200);
+		if (read_mem(&cur))
+			return -1;
+		if (!i || mem_slab(&cur) < mem_slab(m))
+			*m = cur;
+		*samples = i + 1;
+		if (mem_slab(m) <= target)
+			break;
+	}
+	return 0;
+}
+
+/* The caches that grew most from @a to @b. */
+static void show_growth(const struct mem *a, const struct mem *b)
+{
+	static long delta[MAX_CACHES];
+
+	for (int i = 0; i < b->ncaches; i++) {
+		delta[i] = b->bytes[i];
+		for (int j = 0; j < a->ncaches; j++)
+			if (!strcmp(a->name[j], b->name[i]))
+				delta[i] -= a->bytes[j];
+	}
+	for (int shown = 0; shown < 5; shown++) {
+		int top = -1;
+
+		for (int i = 0; i < b->ncaches; i++)
+			if (delta[i] > 0 && (top < 0 || delta[i] > delta[top]))
+				top = i;
+		if (top < 0)
+			break;
+		ksft_print_msg("  grew: %-24s %+ld bytes\n", b->name[top], delta[top]);
+		delta[top] = 0;
+	}
+}
+
+static int count_tracked(void)
+{
+	DIR *d = opendir(LF_SYSFS "/cgroups");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] >= '0' && de->d_name[0] <= '9';
+	closedir(d);
+	return n;
+}
+
+/* cgroup v2: nr_dying_descendants of the root; -1 on v1. */
+static long nr_dying(void)
+{
+	char path[PATH_MAX], buf[512], *p;
+
+	snprintf(path, sizeof(path), "%s/cgroup.stat", lf_cgroup_root());
+	if (lf_read_file(path, buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, "nr_dying_descendants ");
+	return p ? strtol(p + 21, NULL, 10) : -1;
+}
+
+/*
+ * Until the tracked count is back to @tracked0 and (v2) the dying
+ * cgroups are down to @dying0: ms waited, or -1.
+ */
+static long settle(int tracked0, long dying0)
+{
+	long start = lf_now_ms();
+
+	for (;;) {
+		long dying = nr_dying();
+
+		if (count_tracked() == tracked0 && (dying0 < 0 || dying <= dying0))
+			return lf_now_ms() - start;
+		if (lf_now_ms() - start > SETTLE_MS)
+			return -1;
+		drop_caches();
+		lf_msleep(100);
+	}
+}
+
+static void case_page(struct lf_result *r, const void *arg)
+{
+	char *p = lf_map_anon(lf_pagesize);
+
+	(void)arg;
+	if (!p)
+		return lf_failf(r, "mmap: %s", strerror(errno));
+	memset(p, 0x42, lf_pagesize);
+	r->ret = madvise(p, lf_pagesize, MADV_FREE);
+	r->err = errno;
+	r->aux[0] = (unsigned char)p[0];
+}
+
+FIXTURE(churn) {
+	struct lf_global g;
+	struct lf_cg top;
+	struct lf_result *r;
+	int tracked0;
+	long dying0;
+};
+
+FIXTURE_SETUP(churn)
+{
+	ASSERT_TRUE(lf_module_loaded()) TH_LOG(LF_SYSFS " missing: module not loaded");
+	ASSERT_EQ(0, lf_global_save(&self->g));
+	ASSERT_EQ(0, lf_attr_write("enabled", "1"));
+	ASSERT_EQ(0, lf_attr_write("default_mode", "free"));
+	ASSERT_EQ(0, lf_cg_create(&self->top, "lf_churn"));
+	self->r = lf_result_alloc();
+	ASSERT_NE(NULL, self->r);
+	self->tracked0 = count_tracked();
+	ASSERT_LE(0, self->tracked0);
+	self->dying0 = nr_dying();
+}
+
+FIXTURE_TEARDOWN_PARENT(churn)
+{
+	lf_cg_destroy(&self->top);
+	lf_global_restore(&self->g);
+}
+
+/* One round of @n cgroups; false on a setup failure (logged). */
+static bool churn_round(struct __test_metadata *_metadata,
+			FIXTURE_DATA(churn) *self, int n, struct round *rd)
+{
+	long start = lf_now_ms();
+
+	memset(rd, 0, sizeof(*rd));
+	for (int i = 0; i < n; i++) {
+		const char *mode = i % 4 == 0 ? "dontneed" : "free";
+		bool add = i % 4 < 2;
+		struct lf_cg cg;
+		char name[64];
+		int err;
+
+		snprintf(name, sizeof(name), "lf_churn/c%d", i);
+		err = lf_cg_create(&cg, name);
+		if (err) {
+			TH_LOG("mkdir %s: %s", name, strerror(-err));
+			return false;
+		}
+		if (add) {
+			err = lf_track(cg.id);
+			if (!err)
+				err = lf_cg_attr_write(cg.id, "mode", mode);
+			if (err) {
+				TH_LOG("track %s: %s", name, strerror(-err));
+				return false;
+			}
+			rd->added++;
+		}
+		if (lf_run(cg.path, case_page, NULL, self->r)) {
+			TH_LOG("%s: %s", name, self->r->msg);
+			return false;
+		}
+		if (self->r->ret ||
+		    self->r->aux[0] != (strcmp(mode, "dontneed") ? 0x42 : 0)) {
+			if (rd->wrong++ < 5)
+				TH_LOG("%s (%s): madvise %ld, page reads 0x%02lx",
+				       name, add ? mode : "discovered",
+				       self->r->ret, self->r->aux[0]);
+		}
+		if (!add)
+			rd->discovered += lf_wait_tracked(cg.id, true, DISCOVER_MS) >= 0;
+		if (i % 4 == 1) {
+			err = lf_untrack(cg.id);
+			rd->removed += !err;
+		}
+		cg.id = 0;	/* the rest is the module's pruning */
+		err = lf_cg_destroy(&cg);
+		if (err) {
+			TH_LOG("rmdir %s: %s", name, strerror(-err));
+			return false;
+		}
+	}
+	rd->ms = lf_now_ms() - start;
+	rd->settle_ms = settle(self->tracked0, self->dying0);
+	return true;
+}
+
+TEST_F_TIMEOUT(churn, thousand_cgroups, 290)
+{
+	struct round warm, rd;
+	static struct mem m0, m1;
+	int samples0 = 0, samples1 = 0;
+	long slack = (long)SLAB_SLACK_PER_CG * NCGROUPS;
+	bool have_mem;
+
+	ASSERT_TRUE(churn_round(_metadata, self, NCGROUPS, &warm));
+	ksft_print_msg("warm-up: %d cgroups churned in %ld ms; tracked set back after %ld ms\n",
+		       NCGROUPS, warm.ms, warm.settle_ms);
+	ASSERT_LE(0, warm.settle_ms) TH_LOG("tracked %d (start %d), dying %ld (start %ld) after %d s",
+					    count_tracked(), self->tracked0, nr_dying(),
+					    self->dying0, SETTLE_MS / 1000);
+	have_mem = !sample_mem(&m0, 0, &samples0);
+
+	ASSERT_TRUE(churn_round(_metadata, self, NCGROUPS, &rd));
+	ksft_print_msg("cgroups churned: %d in %ld ms (%d added: %d dontneed, %d removed by cgroups/remove; %d of %d discovered); wrong pages: %d\n",
+		       NCGROUPS, rd.ms, rd.added, (NCGROUPS + 3) / 4, rd.removed,
+		       rd.discovered, NCGROUPS - rd.added, rd.wrong + warm.wrong);
+	ksft_print_msg("tracked directories back to the starting set (%d) after %ld ms\n",
+		       self->tracked0, rd.settle_ms);
+	EXPECT_LE(0, rd.settle_ms) TH_LOG("tracked %d (start %d), dying %ld (start %ld) after %d s",
+					  count_tracked(), self->tracked0, nr_dying(),
+					  self->dying0, SETTLE_MS / 1000);
+	EXPECT_EQ(0, rd.wrong + warm.wrong);
+	EXPECT_EQ(NCGROUPS / 4, rd.removed);
+	/* auto-discovery must find (almost) every advising cgroup */
+	EXPECT_LE((NCGROUPS - rd.added) * 9 / 10, rd.discovered);
+
+	if (!have_mem || sample_mem(&m1, mem_slab(&m0) + slack, &samples1))
+		SKIP(return, "/proc/slabinfo or Percpu unreadable: slab use not compared");
+	ksft_print_msg("slab kmalloc-*: %ld -> %ld bytes (%+ld); kernfs_node_cache: %ld -> %ld (%+ld); tolerance %ld together; lowest of %d and %d readings\n",
+		       m0.kmalloc, m1.kmalloc, m1.kmalloc - m0.kmalloc,
+		       m0.kernfs, m1.kernfs, m1.kernfs - m0.kernfs, slack,
+		       samples0, samples1);
+	if (mem_slab(&m1) - mem_slab(&m0) > slack)
+		show_growth(&m0, &m1);
+	ksft_print_msg("Percpu: %ld -> %ld kB (%+ld); tolerance %d kB\n",
+		       m0.percpu_kb, m1.percpu_kb, m1.percpu_kb - m0.percpu_kb,
+		       PERCPU_SLACK_KB);
+	EXPECT_GE(slack, mem_slab(&m1) - mem_slab(&m0));
+	EXPECT_GE(PERCPU_SLACK_KB, m1.percpu_kb - m0.percpu_kb);
+}
+
+TEST_HARNESS_MAIN
