@@ -152,18 +152,46 @@ static void show_growth(const struct mem *a, const struct mem *b)
 	}
 }
 
-static int count_tracked(void)
+static int cmp_name(const void *a, const void *b)
 {
-	DIR *d = opendir(LF_SYSFS "/cgroups");
-	struct dirent *de;
-	int n = 0;
+	return strcmp(a, b);
+}
 
+/* The tracked set, as the sorted names of cgroups/<id>: 0 or -1. */
+static int tracked_set(char *out, size_t size, int *n)
+{
+	char names[64][32];
+	struct dirent *de;
+	size_t o = 0;
+	DIR *d;
+
+	*n = 0;
+	out[0] = '\0';
+	d = opendir(LF_SYSFS "/cgroups");
 	if (!d)
 		return -1;
-	while ((de = readdir(d)))
-		n += de->d_name[0] >= '0' && de->d_name[0] <= '9';
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (*n < 64)
+			snprintf(names[*n], sizeof(names[0]), "%.24s", de->d_name);
+		(*n)++;
+	}
 	closedir(d);
-	return n;
+	if (*n > 64)
+		return 0;	/* too many to list: the count decides */
+	qsort(names, *n, sizeof(names[0]), cmp_name);
+	for (int i = 0; i < *n && o + 32 < size; i++)
+		o += snprintf(out + o, size - o, "%s ", names[i]);
+	return 0;
+}
+
+static int count_tracked(void)
+{
+	char set[2048];
+	int n;
+
+	return tracked_set(set, sizeof(set), &n) ? -1 : n;
 }
 
 /* cgroup v2: nr_dying_descendants of the root; -1 on v1. */
@@ -179,17 +207,20 @@ static long nr_dying(void)
 }
 
 /*
- * Until the tracked count is back to @tracked0 and (v2) the dying
- * cgroups are down to @dying0: ms waited, or -1.
+ * Until the tracked set is back to @set0 and (v2) the dying cgroups are
+ * down to @dying0: ms waited, or -1.
  */
-static long settle(int tracked0, long dying0)
+static long settle(const char *set0, long dying0)
 {
 	long start = lf_now_ms();
 
 	for (;;) {
 		long dying = nr_dying();
+		char set[2048];
+		int n;
 
-		if (count_tracked() == tracked0 && (dying0 < 0 || dying <= dying0))
+		if (!tracked_set(set, sizeof(set), &n) && !strcmp(set, set0) &&
+		    (dying0 < 0 || dying <= dying0))
 			return lf_now_ms() - start;
 		if (lf_now_ms() - start > SETTLE_MS)
 			return -1;
@@ -216,6 +247,7 @@ FIXTURE(churn) {
 	struct lf_cg top;
 	struct lf_result *r;
 	int tracked0;
+	char set0[2048];	/* tracked at start */
 	long dying0;
 };
 
@@ -228,8 +260,8 @@ FIXTURE_SETUP(churn)
 	ASSERT_EQ(0, lf_cg_create(&self->top, "lf_churn"));
 	self->r = lf_result_alloc();
 	ASSERT_NE(NULL, self->r);
-	self->tracked0 = count_tracked();
-	ASSERT_LE(0, self->tracked0);
+	ASSERT_EQ(0, tracked_set(self->set0, sizeof(self->set0), &self->tracked0));
+	ASSERT_GE(64, self->tracked0) TH_LOG("too many tracked cgroups to compare sets");
 	self->dying0 = nr_dying();
 }
 
@@ -294,7 +326,7 @@ static bool churn_round(struct __test_metadata *_metadata,
 		}
 	}
 	rd->ms = lf_now_ms() - start;
-	rd->settle_ms = settle(self->tracked0, self->dying0);
+	rd->settle_ms = settle(self->set0, self->dying0);
 	return true;
 }
 
@@ -318,8 +350,8 @@ TEST_F_TIMEOUT(churn, thousand_cgroups, 290)
 	ksft_print_msg("cgroups churned: %d in %ld ms (%d added: %d dontneed, %d removed by cgroups/remove; %d of %d discovered); wrong pages: %d\n",
 		       NCGROUPS, rd.ms, rd.added, (NCGROUPS + 3) / 4, rd.removed,
 		       rd.discovered, NCGROUPS - rd.added, rd.wrong + warm.wrong);
-	ksft_print_msg("tracked directories back to the starting set (%d) after %ld ms\n",
-		       self->tracked0, rd.settle_ms);
+	ksft_print_msg("tracked directories back to the starting set (%d: %s) after %ld ms\n",
+		       self->tracked0, self->set0, rd.settle_ms);
 	EXPECT_LE(0, rd.settle_ms) TH_LOG("tracked %d (start %d), dying %ld (start %ld) after %d s",
 					  count_tracked(), self->tracked0, nr_dying(),
 					  self->dying0, SETTLE_MS / 1000);
