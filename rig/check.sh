@@ -69,6 +69,7 @@ select_kernels() {
 kernel_has_v1_memcg() {
 	local config
 	config=$(kernel_dir "$1")/root/boot/config-$1
+	[ -f "$config" ] || config=$(kernel_kdir "$1")/.config
 	[ -f "$config" ] || return 0
 	grep -q '^CONFIG_MEMCG=y' "$config" || return 1
 	if grep -q 'CONFIG_MEMCG_V1[= ]' "$config"; then
@@ -119,28 +120,31 @@ pack_initramfs() {
 	initramfs_pack "$stage" "$BUILD/kernels/$rel/initrd.gz"
 }
 
-boot_lane() {
-	local rel=$1 lane=$2 logdir=$BUILD/logs/$1-$2 hooks
-	hooks=$(echo $HOOKS | tr ' ' ',')
-	log "boot: $rel $lane: started"
+# One boot per kernel x lane x hook: a crash under one hook cannot hide
+# the other's results, and shorter boots share the CPUs more evenly.
+boot_one() {
+	local rel=$1 lane=$2 hook=$3 logdir=$BUILD/logs/$1-$2-$3
+	log "boot: $rel $lane $hook: started"
 	qemu_boot "$(kernel_image "$rel")" "$BUILD/kernels/$rel/initrd.gz" "$logdir" \
 		"$LAZYFREE_BOOT_TIMEOUT" "lazyfree_lane=$lane" "lazyfree_mode=check" \
-		"lazyfree_hooks=$hooks" "lazyfree_tests=$TESTS" \
+		"lazyfree_hooks=$hook" "lazyfree_tests=$TESTS" \
 		"lazyfree_test_timeout=$LAZYFREE_TEST_TIMEOUT"
-	log "boot: $rel $lane: finished ($(cat "$logdir/status"))"
+	log "boot: $rel $lane $hook: finished ($(cat "$logdir/status"))"
 }
 
-# Boot every kernel x lane, LAZYFREE_JOBS guests at a time.
+# Boot every kernel x lane x hook, LAZYFREE_JOBS guests at a time.
 BOOTS=""
 run_boots() {
-	local rel lane running=0 job
+	local rel lane hook running=0 job rest
 	for rel in $MODULE_OK; do
 		pack_initramfs "$rel"
 		for lane in $LANES; do
 			if [ "$lane" = v1 ] && ! kernel_has_v1_memcg "$rel"; then
 				continue
 			fi
-			BOOTS="$BOOTS $rel:$lane"
+			for hook in $HOOKS; do
+				BOOTS="$BOOTS $rel:$lane:$hook"
+			done
 		done
 	done
 	for job in $BOOTS; do
@@ -148,25 +152,28 @@ run_boots() {
 			wait -n || true
 			running=$((running - 1))
 		fi
-		boot_lane "${job%%:*}" "${job#*:}" &
+		rest=${job#*:}
+		boot_one "${job%%:*}" "${rest%%:*}" "${rest#*:}" &
 		running=$((running + 1))
 	done
 	wait || true
 }
 
-# Read one lane's logs, print its findings and its summary line.
-report_lane() {
-	local rel=$1 lane=$2 logdir=$BUILD/logs/$1-$2 out p f s g c
+# Read one boot's logs: print its findings, add its counts to LANE_P/F/S.
+report_boot() {
+	local rel=$1 lane=$2 hook=$3 logdir=$BUILD/logs/$1-$2-$3 out p f s cf g c
 	g=$(scan_guest "$logdir/guest.log" "$(cat "$logdir/status" 2>/dev/null || echo 'status unknown')")
 	c=$(scan_console "$logdir/console.log")
 	out=$(printf '%s\n%s\n' "$g" "$c" | grep -v '^COUNTS ' || true)
 	read -r _ p f s <<<"$(echo "$g" | tail -n 1)"
 	read -r _ _ cf _ <<<"$(echo "$c" | tail -n 1)"
 	f=$((f + cf))
-	count "$p" "$f" "$s"
+	LANE_P=$((LANE_P + p))
+	LANE_F=$((LANE_F + f))
+	LANE_S=$((LANE_S + s))
 	if [ "$f" != 0 ]; then
 		log ""
-		log "==== $rel $lane: $f failed ===="
+		log "==== $rel $lane $hook: $f failed ===="
 		printf '%s\n' "$out" | grep -v '^SKIP ' >&2 || true
 		if ! grep -q '^LAZYFREE-RIG-END' "$logdir/guest.log" 2>/dev/null; then
 			log "last lines of $logdir/console.log:"
@@ -175,7 +182,17 @@ report_lane() {
 		log "logs: $logdir/{guest,console}.log"
 		FAILED_LOGS="$FAILED_LOGS $logdir"
 	fi
-	summary "lane $rel $lane ($(echo $HOOKS | tr ' ' ',')): $p passed, $f failed, $s skipped"
+}
+
+# One summary line per kernel x lane, summed over the hooks.
+report_lane() {
+	local rel=$1 lane=$2 hook
+	LANE_P=0 LANE_F=0 LANE_S=0
+	for hook in $HOOKS; do
+		report_boot "$rel" "$lane" "$hook"
+	done
+	count "$LANE_P" "$LANE_F" "$LANE_S"
+	summary "lane $rel $lane ($(echo $HOOKS | tr ' ' ',')): $LANE_P passed, $LANE_F failed, $LANE_S skipped"
 }
 
 report_lanes() {
@@ -303,4 +320,4 @@ main() {
 	[ "$N_FAIL" = 0 ]
 }
 
-main "$@"
+main "$@"; exit $?
