@@ -42,6 +42,17 @@ result() {
 		not_ok "$2"
 	fi
 }
+# wait_for SECONDS COMMAND...: until COMMAND succeeds (polls every 0.1 s)
+wait_for() {
+	local i=$(($1 * 10))
+	shift
+	while [ "$i" -gt 0 ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i - 1))
+	done
+	return 1
+}
 finish() {
 	echo "$N_PASS passed, $N_FAIL failed, $N_SKIP skipped"
 	[ "$N_FAIL" = 0 ]
@@ -374,7 +385,7 @@ check_k8s_cgi() {
 	port=$((20000 + RANDOM % 20000))
 	busybox httpd -f -p "127.0.0.1:$port" -h "$d/www" &
 	pid=$!
-	sleep 0.5
+	wait_for 10 sh -c "busybox wget -q -O /dev/null http://127.0.0.1:$port/ 2>&1 | grep -qv refused"
 	out=$(busybox wget -S -q -O - "http://127.0.0.1:$port/cgi-bin/metrics" 2>&1)
 	case $out in *" 503 "*) ;; *) echo "# before the first write: $out"; rc=1 ;; esac
 	printf 'lazyfree_enabled 1\n' >"$d/run/metrics.prom"
@@ -417,12 +428,13 @@ check_k8s_apply_loop() {
 	log=$d/log
 	PATH=$d/bin:$PATH POLICY=$d/policy INTERVAL=0.2 dash "$d/apply.sh" >"$log" 2>&1 &
 	pid=$!
-	sleep 1
+	wait_for 20 grep -qx "lazyfree_policy_applied 1" "$d/run/metrics.prom"
 	cmp -s "$d/policy" "$d/applied" || { echo "# the policy did not reach apply on stdin"; rc=1; }
 	grep -qx "lazyfree_enabled 1" "$d/run/metrics.prom" && grep -qx "lazyfree_policy_applied 1" "$d/run/metrics.prom" ||
 		{ cat "$d/run/metrics.prom" 2>&1 | diag; echo "# metrics.prom lacks the metrics or lazyfree_policy_applied 1"; rc=1; }
 	touch "$d/fail"
-	sleep 1
+	wait_for 20 grep -qx "lazyfree_policy_applied 0" "$d/run/metrics.prom"
+	sleep 0.5	# a few more failing rounds: still one log line
 	grep -qx "lazyfree_policy_applied 0" "$d/run/metrics.prom" ||
 		{ echo "# after a failed apply: no lazyfree_policy_applied 0"; rc=1; }
 	[ "$(grep -c 'policy:1: bad' "$log")" = 1 ] ||
