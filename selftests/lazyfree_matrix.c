@@ -16,6 +16,8 @@
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,9 @@
 #endif
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 0x01
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
 #endif
 #ifndef __NR_pidfd_open
 #define __NR_pidfd_open 434
@@ -598,6 +603,55 @@ static void c_vvar(struct lf_result *r, const void *arg)
 	do_free(r, (void *)s, PG);
 }
 
+/* ---------------------------------------------------------- guard regions */
+
+static sigjmp_buf guard_jmp;
+
+static void guard_segv(int sig)
+{
+	siglongjmp(guard_jmp, sig);
+}
+
+/* 1 when reading addr faults (a guard marker is still there). */
+static int faults(const char *addr)
+{
+	struct sigaction sa = { .sa_handler = guard_segv }, old_segv, old_bus;
+	int ret = 0;
+
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	if (sigsetjmp(guard_jmp, 1) == 0)
+		(void)*(const volatile char *)addr;
+	else
+		ret = 1;
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+	return ret;
+}
+
+/*
+ * [anon 0-2][guard 3][anon 4-7] in one VMA (6.13+): MADV_FREE over all of
+ * it; the guard marker must survive the rewrite, as it survives
+ * MADV_DONTNEED.
+ */
+static void c_guard(struct lf_result *r, const void *arg)
+{
+	char *p = lf_map_anon(8 * PG);
+
+	(void)arg;
+	if (!p)
+		return lf_failf(r, "mmap: %s", strerror(errno));
+	lf_fill(r, 0, p, 3, 0x20, 'Z');
+	lf_fill(r, 4, p + 4 * PG, 4, 0x40, 'Z');
+	if (madvise(p + 3 * PG, PG, MADV_GUARD_INSTALL))
+		return lf_skip(r, "MADV_GUARD_INSTALL: %s (needs 6.13+)", strerror(errno));
+	r->expect[3] = 'X';
+	do_free(r, p, 8 * PG);
+	lf_read_after(r, 0, p, 3);
+	lf_read_after(r, 4, p + 4 * PG, 4);
+	r->aux[4] = faults(p + 3 * PG);
+}
+
 /* --------------------------------------------------- COW shared with child */
 
 static void c_cow_fork(struct lf_result *r, const void *arg)
@@ -691,6 +745,7 @@ CASE(mseal_readonly, c_mseal, &yes, SETUP_NONE, true);
 CASE(droppable, c_droppable, NULL, SETUP_NONE, false);
 CASE(pfnmap_vvar, c_vvar, NULL, SETUP_NONE, false);
 CASE(cow_shared_with_child, c_cow_fork, NULL, SETUP_NONE, true);
+CASE(guard_region, c_guard, NULL, SETUP_NONE, true);
 
 static const char *const ksm_knobs[3] = {
 	"/sys/kernel/mm/ksm/run",
@@ -812,6 +867,14 @@ TEST_F_TIMEOUT(matrix, differential, 120)
 			TH_LOG("%s: %ld userfaultfd missing faults reading back", run_name[w],
 			       self->res[w]->aux[3]);
 	}
+	for (int w = 1; w < 3; w++) {
+		EXPECT_EQ(base->aux[4], self->res[w]->aux[4])
+			TH_LOG("%s: guard page faults %ld, unhooked %ld", run_name[w],
+			       self->res[w]->aux[4], base->aux[4]);
+	}
+	if (variant->fn == c_guard) {
+		EXPECT_EQ(1, base->aux[4]) TH_LOG("guard page readable after MADV_FREE");
+	}
 	if (variant->fn == c_uffd && variant->arg) {
 		EXPECT_LT(0, base->aux[2]) TH_LOG("no UFFD_EVENT_REMOVE: the lock-dropping path was not taken");
 	}
@@ -903,8 +966,9 @@ TEST_F_TIMEOUT(matrix, module_absent, 120)
 	EXPECT_EQ(base->ret, absent->ret);
 	EXPECT_EQ(base->err, absent->err);
 	EXPECT_EQ(base->npages, absent->npages);
-	EXPECT_EQ(base->aux[1], absent->aux[1]);
-	EXPECT_EQ(base->aux[2], absent->aux[2]);
+	for (int k = 1; k <= 4; k++) {
+		EXPECT_EQ(base->aux[k], absent->aux[k]) TH_LOG("aux[%d]", k);
+	}
 	for (int i = 0; i < base->npages; i++) {
 		if (base->expect[i] == 'X')
 			continue;
