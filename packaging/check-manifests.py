@@ -191,7 +191,8 @@ def check_daemonset(d, doc, configmaps):
                   f"container")
     ann = tmpl.get("metadata", {}).get("annotations", {})
     if "prometheus.io/port" in ann:
-        if int(ann["prometheus.io/port"]) not in ports.values():
+        port = str(ann["prometheus.io/port"])
+        if not port.isdigit() or int(port) not in ports.values():
             d.err(".spec.template.metadata.annotations: prometheus.io/port "
                   "is no container's port")
 

@@ -8,6 +8,9 @@
 #
 # RELEASEs are kernels unpacked by the rig (`make check`) under
 # $LAZYFREE_CACHE/kernels/<release>/kdir; default: every one there.
+# Kernels of another Debian suite than the host's (the rig builds those in
+# a chroot with that suite's compiler) are skipped: a node builds for its
+# own kernels with its own compiler.
 # Everything is built and installed under $LAZYFREE_BUILD/packaging
 # (default build/packaging): DESTDIR installs, a private DKMS tree
 # (--dkmstree/--sourcetree/--installtree), nothing on the host's
@@ -379,9 +382,13 @@ check_k8s_scripts() {
 check_k8s_cgi() {
 	local d=$W/k8s/httpd rc=0 port pid out
 	rm -rf "$d"
-	mkdir -p "$d/www/cgi-bin" "$d/run"
-	sed "s|/run/lazyfree-metrics|$d/run|" "$W/k8s/metrics.cgi" >"$d/www/cgi-bin/metrics"
-	chmod 0555 "$d/www/cgi-bin/metrics"
+	# laid out as kubelet lays out a ConfigMap volume: symlinks into ..data
+	mkdir -p "$d/www/cgi-bin/..2026_01_01_00_00_00.1" "$d/run"
+	sed "s|/run/lazyfree-metrics|$d/run|" "$W/k8s/metrics.cgi" \
+		>"$d/www/cgi-bin/..2026_01_01_00_00_00.1/metrics"
+	chmod 0555 "$d/www/cgi-bin/..2026_01_01_00_00_00.1/metrics"
+	ln -s ..2026_01_01_00_00_00.1 "$d/www/cgi-bin/..data"
+	ln -s ..data/metrics "$d/www/cgi-bin/metrics"
 	port=$((20000 + RANDOM % 20000))
 	busybox httpd -f -p "127.0.0.1:$port" -h "$d/www" &
 	pid=$!
@@ -471,6 +478,11 @@ main() {
 	check_dkms_install
 	for rel in $rels; do
 		kdir=$(kernel_kdir "$rel")
+		if [ -s "$CACHE/kernels/.suite-$rel" ]; then
+			skip "kernel $rel: make install, dkms build" \
+				"a $(cat "$CACHE/kernels/.suite-$rel") kernel: its compiler is in the rig's chroot, not on this host"
+			continue
+		fi
 		if [ ! -f "$kdir/Makefile" ]; then
 			not_ok "kernel $rel: no headers at $kdir"
 			continue
