@@ -120,6 +120,18 @@ pack_initramfs() {
 	initramfs_pack "$stage" "$BUILD/kernels/$rel/initrd.gz"
 }
 
+# GUEST_ENV="NAME=VALUE ..." reaches the tests' environment in the guest
+# (values without spaces), e.g. GUEST_ENV=LAZYFREE_FIRE_RELOADS=100.
+guest_env_words() {
+	local kv
+	for kv in ${GUEST_ENV:-}; do
+		case $kv in
+		[A-Za-z_]*=*) echo "lazyfree_env=$kv" ;;
+		*) die "GUEST_ENV: '$kv' is not NAME=VALUE" ;;
+		esac
+	done
+}
+
 # One boot per kernel x lane x hook: a crash under one hook cannot hide
 # the other's results, and shorter boots share the CPUs more evenly.
 boot_one() {
@@ -128,7 +140,7 @@ boot_one() {
 	qemu_boot "$(kernel_image "$rel")" "$BUILD/kernels/$rel/initrd.gz" "$logdir" \
 		"$LAZYFREE_BOOT_TIMEOUT" "lazyfree_lane=$lane" "lazyfree_mode=check" \
 		"lazyfree_hooks=$hook" "lazyfree_tests=$TESTS" \
-		"lazyfree_test_timeout=$LAZYFREE_TEST_TIMEOUT"
+		"lazyfree_test_timeout=$LAZYFREE_TEST_TIMEOUT" $(guest_env_words)
 	log "boot: $rel $lane $hook: finished ($(cat "$logdir/status"))"
 }
 

@@ -10,6 +10,7 @@
 #
 # Kernel command line words: lazyfree_hooks=ftrace,kprobe
 # lazyfree_tests=GLOB  lazyfree_test_timeout=SECONDS
+# lazyfree_env=NAME=VALUE (any number: exported to the tests)
 
 KO=/lazyfree/lazyfree.ko
 HOOK_LIST=ftrace,kprobe
@@ -21,6 +22,7 @@ for w in $(cat /proc/cmdline); do
 	lazyfree_hooks=*) HOOK_LIST=${w#*=} ;;
 	lazyfree_tests=*) TEST_GLOB=${w#*=} ;;
 	lazyfree_test_timeout=*) TEST_TIMEOUT=${w#*=} ;;
+	lazyfree_env=*=*) export "${w#lazyfree_env=}" ;;
 	esac
 done
 set +f
