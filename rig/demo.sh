@@ -36,13 +36,13 @@ DEMO_PKGS="golang-go libjemalloc-dev gnuplot-nox"
 OUT=$BUILD/demo
 LOGDIR=$BUILD/logs/demo
 
-start=$(now)
 mkdir -p "$BUILD/logs" "$OUT" "$CACHE"
 
 # One run at a time per build dir (make check builds the module in the
 # same $BUILD/src/<rel>).
 exec 8>"$BUILD/.lock"
 flock -n 8 || { log "demo: another make check or demo uses $BUILD; waiting"; flock 8; }
+start=$(now)
 
 apt_update
 deps_install
@@ -221,7 +221,7 @@ PNG=$OUT/memory.png
 	rc=$(awk '$3 == "reclaim" { print $1; exit }' "$EVT")
 	if [ -n "$rc" ]; then
 		echo "set arrow from $rc, graph 0 to $rc, graph 1 nohead dt 2 lw 1.5 lc rgb 'black'"
-		echo "set label 1 'lazyfreectl reclaim' at $rc, graph 0.55 right offset -0.5,0"
+		echo "set label 1 'lazyfreectl reclaim' at $rc, graph 0.93 left offset 0.5,0"
 	fi
 	plot() {
 		local off=$1 sep="plot" i=0 cg color dash
@@ -241,6 +241,7 @@ PNG=$OUT/memory.png
 	}
 	echo "set ylabel 'memory.current (MiB)'"
 	plot 0
+	echo "unset label 1"
 	echo "set ylabel 'LazyFree of the workload (MiB)'"
 	plot 1
 	echo "unset multiplot"
