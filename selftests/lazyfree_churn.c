@@ -25,8 +25,10 @@
  * and memcg teardown frees through RCU and workqueues, long after rmdir).
  * To compare like with like: a warm-up round of the same size runs first
  * (slab pages and per-cpu chunks are populated once); before and after the
- * measured round, once the tracked set is back and (v2) the removed cgroups
- * are freed (nr_dying_descendants back to its start), each figure is the
+ * measured round, once the tracked set is back and the removed cgroups are
+ * freed (the memory controller's num_cgroups in /proc/cgroups and, on v2,
+ * nr_dying_descendants back to their start, waited for up to 15 s; memcgs
+ * carry most of the per-cpu memory), each figure is the
  * lowest of several readings taken after drop_caches (which also runs the
  * shrinkers, lazy RCU's among them).  Noise is transient, a leak is not.
  */
@@ -66,7 +68,7 @@ struct mem {
 
 struct round {
 	int added, removed, discovered, wrong;
-	long ms, settle_ms;
+	long ms, settle_ms, freed_ms;
 };
 
 static void drop_caches(void)
@@ -224,20 +226,51 @@ static long nr_dying(void)
 	return p ? strtol(p + 21, NULL, 10) : -1;
 }
 
-/*
- * Until the tracked set is back to @set0 and (v2) the dying cgroups are
- * down to @dying0: ms waited, or -1.
- */
-static long settle(const char *set0, long dying0)
+/* num_cgroups of the memory controller in /proc/cgroups: until freed. */
+static long nr_memcgs(void)
+{
+	char buf[4096], *p;
+
+	if (lf_read_file("/proc/cgroups", buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, "\nmemory\t");
+	if (!p)
+		return -1;
+	/* memory <hierarchy> <num_cgroups> <enabled> */
+	p = strchr(p + 8, '\t');
+	return p ? strtol(p + 1, NULL, 10) : -1;
+}
+
+/* Until the tracked set is back to @set0: ms waited, or -1. */
+static long settle(const char *set0)
 {
 	long start = lf_now_ms();
 
 	for (;;) {
-		long dying = nr_dying();
 		char set[2048];
 		int n;
 
-		if (!tracked_set(set, sizeof(set), &n) && !strcmp(set, set0) &&
+		if (!tracked_set(set, sizeof(set), &n) && !strcmp(set, set0))
+			return lf_now_ms() - start;
+		if (lf_now_ms() - start > SETTLE_MS)
+			return -1;
+		lf_msleep(100);
+	}
+}
+
+/*
+ * Until the removed cgroups are freed: the memory controller counts no
+ * more cgroups than @memcgs0 and (v2) no more dying ones than @dying0.
+ * Memory is compared only then.  ms waited, or -1 after SETTLE_MS.
+ */
+static long wait_freed(long memcgs0, long dying0)
+{
+	long start = lf_now_ms();
+
+	for (;;) {
+		long memcgs = nr_memcgs(), dying = nr_dying();
+
+		if ((memcgs0 < 0 || memcgs <= memcgs0) &&
 		    (dying0 < 0 || dying <= dying0))
 			return lf_now_ms() - start;
 		if (lf_now_ms() - start > SETTLE_MS)
@@ -266,7 +299,7 @@ FIXTURE(churn) {
 	struct lf_result *r;
 	int tracked0;
 	char set0[2048];	/* tracked at start */
-	long dying0;
+	long dying0, memcgs0;
 };
 
 FIXTURE_SETUP(churn)
@@ -281,6 +314,7 @@ FIXTURE_SETUP(churn)
 	ASSERT_EQ(0, tracked_set(self->set0, sizeof(self->set0), &self->tracked0));
 	ASSERT_GE(64, self->tracked0) TH_LOG("too many tracked cgroups to compare sets");
 	self->dying0 = nr_dying();
+	self->memcgs0 = nr_memcgs();
 }
 
 FIXTURE_TEARDOWN_PARENT(churn)
@@ -344,7 +378,8 @@ static bool churn_round(struct __test_metadata *_metadata,
 		}
 	}
 	rd->ms = lf_now_ms() - start;
-	rd->settle_ms = settle(self->set0, self->dying0);
+	rd->settle_ms = settle(self->set0);
+	rd->freed_ms = wait_freed(self->memcgs0, self->dying0);
 	return true;
 }
 
@@ -356,11 +391,11 @@ TEST_F_TIMEOUT(churn, thousand_cgroups, 290)
 	bool have_mem;
 
 	ASSERT_TRUE(churn_round(_metadata, self, NCGROUPS, &warm));
-	ksft_print_msg("warm-up: %d cgroups churned in %ld ms; tracked set back after %ld ms\n",
-		       NCGROUPS, warm.ms, warm.settle_ms);
-	ASSERT_LE(0, warm.settle_ms) TH_LOG("tracked %d (start %d), dying %ld (start %ld) after %d s",
-					    count_tracked(), self->tracked0, nr_dying(),
-					    self->dying0, SETTLE_MS / 1000);
+	ksft_print_msg("warm-up: %d cgroups churned in %ld ms; tracked set back after %ld ms, cgroups freed after %ld ms\n",
+		       NCGROUPS, warm.ms, warm.settle_ms, warm.freed_ms);
+	ASSERT_LE(0, warm.settle_ms) TH_LOG("tracked %d, at start %d, after %d s",
+					    count_tracked(), self->tracked0,
+					    SETTLE_MS / 1000);
 	have_mem = !sample_mem(&m0, NULL, &samples0);
 
 	ASSERT_TRUE(churn_round(_metadata, self, NCGROUPS, &rd));
@@ -369,9 +404,12 @@ TEST_F_TIMEOUT(churn, thousand_cgroups, 290)
 		       rd.discovered, NCGROUPS - rd.added, rd.wrong + warm.wrong);
 	ksft_print_msg("tracked directories back to the starting set (%d: %s) after %ld ms\n",
 		       self->tracked0, self->set0, rd.settle_ms);
-	EXPECT_LE(0, rd.settle_ms) TH_LOG("tracked %d (start %d), dying %ld (start %ld) after %d s",
-					  count_tracked(), self->tracked0, nr_dying(),
-					  self->dying0, SETTLE_MS / 1000);
+	ksft_print_msg("removed cgroups freed after %ld ms (memory cgroups %ld, at start %ld; dying %ld, at start %ld)\n",
+		       rd.freed_ms, nr_memcgs(), self->memcgs0, nr_dying(),
+		       self->dying0);
+	EXPECT_LE(0, rd.settle_ms) TH_LOG("tracked %d, at start %d, after %d s",
+					  count_tracked(), self->tracked0,
+					  SETTLE_MS / 1000);
 	EXPECT_EQ(0, rd.wrong + warm.wrong);
 	EXPECT_EQ(NCGROUPS / 4, rd.removed);
 	/* auto-discovery must find (almost) every advising cgroup */

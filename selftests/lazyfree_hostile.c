@@ -726,26 +726,30 @@ TEST_F_TIMEOUT(hostile, generated_writes, 280)
 
 	ASSERT_EQ(0, read_state(&self->w, &self->model));
 	ASSERT_EQ(0, self->model.mode) TH_LOG("T's mode is not inherit");
-	for (int f = 0; f < NR_FILES; f++) {
-		while (self->writes[f] < WRITES_PER_FILE) {
-			size_t len = gen_input(&self->w, &self->model, f, buf, &s);
-			struct state next = self->model;
+	/* files in random order, so that adds and removes interleave */
+	for (int left = NR_FILES; left; ) {
+		enum lf_file f = rndn(&s, NR_FILES);
+		struct state next = self->model;
+		size_t len;
 
-			if (!len)
-				len = puts_(buf, 0, "\n");
-			/*
-			 * Each enabled flip registers or unregisters the hook
-			 * (slow under TCG): about one valid write in 25 flips.
-			 */
-			if (f == F_ENABLED &&
-			    !verdict(&self->w, &next, f, buf, len, false) &&
-			    next.enabled != self->model.enabled) {
-				if (rndn(&s, 25))
-					continue;
-				flips++;
-			}
-			try_write(self, f, buf, len);
+		if (self->writes[f] >= WRITES_PER_FILE)
+			continue;
+		len = gen_input(&self->w, &self->model, f, buf, &s);
+		if (!len)
+			len = puts_(buf, 0, "\n");
+		/*
+		 * Each enabled flip registers or unregisters the hook (slow
+		 * under TCG): one valid flipping write in 25 is tried.
+		 */
+		if (f == F_ENABLED &&
+		    !verdict(&self->w, &next, f, buf, len, false) &&
+		    next.enabled != self->model.enabled) {
+			if (rndn(&s, 25))
+				continue;
+			flips++;
 		}
+		try_write(self, f, buf, len);
+		left -= self->writes[f] == WRITES_PER_FILE;
 	}
 	for (int f = 0; f < NR_FILES; f++)
 		total += self->writes[f];
