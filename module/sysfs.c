@@ -16,10 +16,23 @@
 static struct kobject *lf_kobj;
 static struct kobject *lf_cgroups_kobj;
 
-/* "free", "dontneed" and, where @inherit, "inherit"; one trailing newline */
-static int lf_parse_mode(const char *buf, bool inherit)
+/*
+ * A store gets @count bytes and a NUL after them; a NUL among them would
+ * hide what follows from the string parsers below.
+ */
+static bool lf_is_text(const char *buf, size_t count)
 {
-	int mode = sysfs_match_string(lf_mode_names, buf);
+	return strnlen(buf, count) == count;
+}
+
+/* "free", "dontneed" and, where @inherit, "inherit"; one trailing newline */
+static int lf_parse_mode(const char *buf, size_t count, bool inherit)
+{
+	int mode;
+
+	if (!lf_is_text(buf, count))
+		return -EINVAL;
+	mode = sysfs_match_string(lf_mode_names, buf);
 
 	if (mode < 0 || (mode == LF_MODE_INHERIT && !inherit))
 		return -EINVAL;
@@ -27,9 +40,9 @@ static int lf_parse_mode(const char *buf, bool inherit)
 }
 
 /* A cgroup id: decimal, one trailing newline, nothing else. */
-static int lf_parse_id(const char *buf, u64 *id)
+static int lf_parse_id(const char *buf, size_t count, u64 *id)
 {
-	if (kstrtou64(buf, 10, id) || !*id)
+	if (!lf_is_text(buf, count) || kstrtou64(buf, 10, id) || !*id)
 		return -EINVAL;
 	return 0;
 }
@@ -47,7 +60,9 @@ static ssize_t enabled_store(struct kobject *kobj, struct kobj_attribute *attr,
 {
 	int err;
 
-	if (sysfs_streq(buf, "1"))
+	if (!lf_is_text(buf, count))
+		err = -EINVAL;
+	else if (sysfs_streq(buf, "1"))
 		err = lf_hook_set_enabled(true);
 	else if (sysfs_streq(buf, "0"))
 		err = lf_hook_set_enabled(false);
@@ -67,7 +82,7 @@ static ssize_t default_mode_store(struct kobject *kobj,
 				  struct kobj_attribute *attr,
 				  const char *buf, size_t count)
 {
-	int mode = lf_parse_mode(buf, false);
+	int mode = lf_parse_mode(buf, count, false);
 
 	if (mode < 0)
 		return mode;
@@ -132,7 +147,7 @@ static ssize_t add_store(struct kobject *kobj, struct kobj_attribute *attr,
 			 const char *buf, size_t count)
 {
 	u64 id;
-	int err = lf_parse_id(buf, &id);
+	int err = lf_parse_id(buf, count, &id);
 
 	if (!err)
 		err = lf_cgroup_add(id);
@@ -144,7 +159,7 @@ static ssize_t remove_store(struct kobject *kobj, struct kobj_attribute *attr,
 			    const char *buf, size_t count)
 {
 	u64 id;
-	int err = lf_parse_id(buf, &id);
+	int err = lf_parse_id(buf, count, &id);
 
 	if (!err)
 		err = lf_cgroup_remove(id);
@@ -181,7 +196,7 @@ static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t mode_store(struct kobject *kobj, struct kobj_attribute *attr,
 			  const char *buf, size_t count)
 {
-	int mode = lf_parse_mode(buf, true);
+	int mode = lf_parse_mode(buf, count, true);
 
 	if (mode < 0)
 		return mode;

@@ -21,6 +21,24 @@ build_warnings() {
 	grep -E 'warning:|WARNING:' "$1" | grep -v 'Skipping BTF generation' >&2
 }
 
+# make the module of kernel <rel> (headers <kdir>, sources <src>): on the
+# host, or for a kernel of another suite in that suite's chroot, with the
+# compiler its headers ask for.
+module_make() {
+	local rel=$1 kdir=$2 src=$3 suite cc
+	suite=$(kernel_suite "$rel")
+	if [ -z "$suite" ]; then
+		make -C "$kdir" M="$src" modules
+		return
+	fi
+	# shellcheck disable=SC2046
+	cc=$(apt-cache $(suite_apt_opts "$suite") depends "linux-headers-$rel" 2>/dev/null |
+		awk '$1 ~ /Depends:$/ && $2 ~ /^(gcc-|linux-compiler-gcc)/ { print $2 }' | sort -u)
+	# shellcheck disable=SC2046
+	chroot_ensure "$suite" $cc $(suite_chroot_pkgs "$suite") &&
+		chroot_run "$suite" make -C "$kdir" M="$src" modules
+}
+
 # Build module/lazyfree.ko for kernel <rel> into <outdir>/lazyfree.ko.
 # The build runs in a private copy of Kbuild + module/ so that kernels
 # (and a developer's own `make`) never overwrite each other's objects.
@@ -39,7 +57,7 @@ build_module() {
 		--exclude='*.mod.c' --exclude='.*.cmd' --exclude='*.order' \
 		--exclude='Module.symvers' Kbuild module $(ls -d include 2>/dev/null)) |
 		(cd "$src" && tar -xf -)
-	if ! make -C "$kdir" M="$src" modules >"$lg" 2>&1; then
+	if ! module_make "$rel" "$kdir" "$src" >"$lg" 2>&1; then
 		log "build: module for $rel FAILED (log: $lg)"
 		show_log_tail "$lg"
 		return 1

@@ -6,7 +6,8 @@
 
 HOST_PKGS="make gcc gcc-12 libc6-dev binutils pkg-config libelf-dev
 	libssl3 zlib1g pahole kmod perl qemu-system-x86 busybox-static
-	cpio gzip zstd xz-utils bash coreutils python3 libsmartcols-dev
+	cpio gzip zstd xz-utils bash coreutils python3 libsmartcols-dev debootstrap
+	golang-go libjemalloc-dev
 	$KSRC_PKG"
 
 pkg_installed() {

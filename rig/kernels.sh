@@ -7,53 +7,83 @@
 #          $CACHE/kernels/<rel>/root/...           unpacked headers+kbuild
 #          $CACHE/kernels/<rel>/kdir -> root/usr/src/linux-headers-<rel>
 #          $CACHE/kernels/<rel>/complete           stamp: what was unpacked
+#          $CACHE/kernels/.suite-<rel>             other suite it came from
+
+. "$RIG_DIR/suites.sh"
 
 # Release (e.g. 6.1.0-56-amd64) that an image metapackage points at today.
+# META may name another suite, "bullseye:linux-image-amd64" (suites.sh);
+# the suite is recorded for the release's later steps.
 kernel_resolve() {
-	local meta=$1 dep
-	dep=$(apt-cache depends "$meta" 2>/dev/null |
+	local meta=$1 suite="" dep rel
+	case $meta in
+	*:*)
+		suite=${meta%%:*}
+		meta=${meta#*:}
+		suite_update "$suite"
+		;;
+	esac
+	# shellcheck disable=SC2046
+	dep=$(apt-cache $(suite_apt_opts "$suite") depends "$meta" 2>/dev/null |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
-	[ -n "$dep" ] || die "cannot resolve $meta: apt-cache depends found no linux-image-* (apt-get update?)"
+	[ -n "$dep" ] || die "cannot resolve ${suite:+$suite:}$meta: apt-cache depends found no linux-image-* (apt-get update?)"
 	dep=${dep#linux-image-}
-	echo "${dep%-unsigned}"
+	rel=${dep%-unsigned}
+	mkdir -p "$CACHE/kernels"
+	if [ -n "$suite" ]; then
+		echo "$suite" >"$CACHE/kernels/.suite-$rel"
+	else
+		rm -f "$CACHE/kernels/.suite-$rel"
+	fi
+	echo "$rel"
 }
 
-# Exact .deb file name the archive has for a package (its candidate).
+# Exact .deb file name the archive (of suite $2, default the host's) has
+# for a package (its candidate).
 deb_filename() {
-	apt-get download --print-uris "$1" 2>/dev/null | awk 'NR == 1 { print $2 }'
+	# shellcheck disable=SC2046
+	apt-get $(suite_apt_opts "${2:-}") download --print-uris "$1" 2>/dev/null |
+		awk 'NR == 1 { print $2 }'
 }
 
-# Download a package into $CACHE/debs unless that exact file is there.
-# Prints the path of the .deb.
+# Download a package (of suite $2, default the host's) into $CACHE/debs
+# unless that exact file is there.  Prints the path of the .deb.
 deb_fetch() {
-	local pkg=$1 file
-	file=$(deb_filename "$pkg")
+	local pkg=$1 suite=${2:-} file
+	file=$(deb_filename "$pkg" "$suite")
 	[ -n "$file" ] || die "package $pkg not found in the archive (apt-get update?)"
 	if [ ! -s "$CACHE/debs/$file" ]; then
 		log "kernels: apt-get download $pkg"
-		(cd "$CACHE/debs" && apt-get download -q "$pkg" >/dev/null 2>"$BUILD/logs/apt-download.log") ||
+		# shellcheck disable=SC2046
+		(cd "$CACHE/debs" && apt-get $(suite_apt_opts "$suite") download -q "$pkg" \
+			>/dev/null 2>"$BUILD/logs/apt-download.log") ||
 			{ cat "$BUILD/logs/apt-download.log" >&2; die "apt-get download $pkg failed"; }
 		[ -s "$CACHE/debs/$file" ] || die "apt-get download $pkg did not give $file"
 	fi
 	echo "$CACHE/debs/$file"
 }
 
-# The image package: the -unsigned one (same kernel, no signing wrapper)
-# where the archive has it.
+# The package with the kernel image: the -unsigned one (same kernel, no
+# signing wrapper) where the archive has it; linux-binary-<rel> where the
+# image package is only a wrapper around it (7.x).
 kernel_image_pkg() {
-	local rel=$1
-	if [ -n "$(deb_filename "linux-image-$rel-unsigned")" ]; then
-		echo "linux-image-$rel-unsigned"
-	else
-		echo "linux-image-$rel"
-	fi
+	local rel=$1 suite pkg
+	suite=$(kernel_suite "$rel")
+	for pkg in "linux-image-$rel-unsigned" "linux-binary-$rel"; do
+		if [ -n "$(deb_filename "$pkg" "$suite")" ]; then
+			echo "$pkg"
+			return 0
+		fi
+	done
+	echo "linux-image-$rel"
 }
 
 # linux-headers-<rel> plus the -common and linux-kbuild-* it depends on.
 kernel_header_pkgs() {
 	local rel=$1
 	echo "linux-headers-$rel"
-	apt-cache depends "linux-headers-$rel" 2>/dev/null |
+	# shellcheck disable=SC2046
+	apt-cache $(suite_apt_opts "$(kernel_suite "$rel")") depends "linux-headers-$rel" 2>/dev/null |
 		awk '$1 ~ /Depends:$/ && ($2 ~ /^linux-headers-.*-common$/ || $2 ~ /^linux-kbuild-/) { print $2 }' |
 		sort -u
 }
@@ -65,12 +95,13 @@ kernel_image() { echo "$CACHE/kernels/$1/vmlinuz"; }
 # Make sure kernel <rel> is unpacked in the cache.  Skips all work (and
 # the network) when the stamp matches what the archive offers.
 kernel_fetch() {
-	local rel=$1 dir root pkg debs="" deb want
+	local rel=$1 dir root pkg debs="" deb want suite image
 	dir=$(kernel_dir "$rel")
 	root=$dir/root
+	suite=$(kernel_suite "$rel")
 	mkdir -p "$CACHE/debs"
 	for pkg in $(kernel_image_pkg "$rel") $(kernel_header_pkgs "$rel"); do
-		deb=$(deb_fetch "$pkg")
+		deb=$(deb_fetch "$pkg" "$suite")
 		debs="$debs $deb"
 	done
 	want=$(for deb in $debs; do basename "$deb"; done)
@@ -88,26 +119,32 @@ kernel_fetch() {
 			# own modules, and this keeps the cache small.
 			dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$root" --wildcards './boot/*'
 			;;
+		linux-binary-*)
+			dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$root" "./usr/lib/modules/$rel/vmlinuz"
+			;;
 		*)
 			dpkg-deb -x "$deb" "$root"
 			;;
 		esac
 	done
 	kernel_fix_headers "$rel"
-	ln -s "root/boot/vmlinuz-$rel" "$dir/vmlinuz"
+	image=root/boot/vmlinuz-$rel
+	[ -f "$dir/$image" ] || image=root/usr/lib/modules/$rel/vmlinuz
+	ln -s "$image" "$dir/vmlinuz"
 	ln -s "root/usr/src/linux-headers-$rel" "$dir/kdir"
-	[ -f "$dir/vmlinuz" ] || die "kernels: $rel: no boot/vmlinuz-$rel in the image package"
+	[ -f "$dir/vmlinuz" ] || die "kernels: $rel: no vmlinuz in the image package"
 	[ -f "$dir/kdir/Makefile" ] || die "kernels: $rel: no Makefile in linux-headers-$rel"
 	echo "$want" >"$dir/complete"
 }
 
-# Debian's per-flavour headers Makefile includes the -common tree by an
-# absolute /usr/src path; point it (and any absolute symlink) into the
-# cache instead.
+# Debian's per-flavour headers Makefile names the -common tree (and from
+# 7.x its own output directory) by absolute /usr/src paths; point them
+# (and any absolute symlink) into the cache instead.
 kernel_fix_headers() {
 	local rel=$1 root link target
 	root=$(kernel_dir "$rel")/root
-	sed -i "s|^include /usr/src/|include $root/usr/src/|" \
+	# "include /usr/src/...", and from 7.x "KBUILD_OUTPUT=/usr/src/..."
+	sed -i -E "s#^(include |KBUILD_OUTPUT *= *)/usr/src/#\\1$root/usr/src/#" \
 		"$root/usr/src/linux-headers-$rel/Makefile"
 	find "$root" -type l -lname '/*' | while read -r link; do
 		target=$(readlink "$link")

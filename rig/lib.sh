@@ -29,7 +29,8 @@ BUILD=${LAZYFREE_BUILD:-$REPO/build}
 # Image metapackages of the kernels under test; the headers metapackage
 # is the same name with linux-headers-.  The ABI they point at is looked
 # up in the archive on every run (kernels.sh), never written down here.
-LAZYFREE_KERNEL_METAS=${LAZYFREE_KERNEL_METAS:-"linux-image-amd64 linux-image-6.12-amd64"}
+# A word SUITE:META takes META from another Debian suite (rig/suites.sh).
+LAZYFREE_KERNEL_METAS=${LAZYFREE_KERNEL_METAS:-"bullseye:linux-image-amd64 linux-image-amd64 linux-image-6.12-amd64 sid:linux-image-amd64"}
 KSRC_PKG=${KSRC_PKG:-linux-source-6.12}
 KSRC_DIR=$CACHE/$KSRC_PKG
 KSFT_DIR=$KSRC_DIR/tools/testing/selftests

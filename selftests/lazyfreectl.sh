@@ -292,6 +292,9 @@ else
 	if [ "$LANE" != v2 ]; then
 		skip "reclaim makes memory.current fall" "cgroup v1 has no memory.reclaim"
 		skip "LAZYFREE gone after reclaim" "cgroup v1 has no memory.reclaim"
+	elif [ ! -e "$B/free/memory.reclaim" ]; then
+		skip "reclaim makes memory.current fall" "kernel $(uname -r) has no memory.reclaim (5.19+)"
+		skip "LAZYFREE gone after reclaim" "kernel $(uname -r) has no memory.reclaim (5.19+)"
 	else
 		before=$(cat "$B/free/memory.current")
 		run -b reclaim "$B/free"
