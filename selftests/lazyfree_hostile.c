@@ -17,10 +17,9 @@
  *   <id>/mode     "free", "dontneed", "inherit"
  *   add, remove   kstrtou64(buf, 10): one optional '+', decimal digits,
  *                 at most 2^64-1, not 0
- * each followed by at most one '\n' and nothing else.  A store sees its
- * buffer as a C string, so the model reads up to the first NUL: the main
- * tests hold the module to its own grammar, and nul_is_junk holds it to
- * the ABI, which accepts "nothing else" after the value.
+ * each followed by at most one '\n' and nothing else: every byte written
+ * counts, a NUL included (the ABI's "nothing else"; the stores compare
+ * strlen(buf) with count).  nul_is_junk spells that case out.
  *
  * An input the model rejects must fail with the model's errno (EINVAL;
  * for ids: EEXIST, ENOSPC, ENOENT in the ABI's order) and leave the state
@@ -178,13 +177,13 @@ static int parse_id(const char *s, size_t n, uint64_t *id)
 
 /*
  * The errno a write of @buf[0..@len) to @f must fail with, or 0 if it must
- * succeed, in which case @st becomes the state it leads to.  @strict: the
- * ABI's view (every byte counts); else the store's (up to the first NUL).
+ * succeed, in which case @st becomes the state it leads to.  Every byte
+ * counts.
  */
 static int verdict(const struct world *w, struct state *st, enum lf_file f,
-		   const char *buf, size_t len, bool strict)
+		   const char *buf, size_t len)
 {
-	size_t n = strict ? len : strnlen(buf, len);
+	size_t n = len;
 	uint64_t id;
 	int m;
 
@@ -681,7 +680,7 @@ static bool try_write(FIXTURE_DATA(hostile) *self, enum lf_file f,
 	char why[128], in[400];
 	int want, got;
 
-	want = verdict(&self->w, &next, f, buf, len, false);
+	want = verdict(&self->w, &next, f, buf, len);
 	got = do_write(&self->w, f, buf, len);
 	self->writes[f]++;
 	if (want) {
@@ -742,7 +741,7 @@ TEST_F_TIMEOUT(hostile, generated_writes, 280)
 		 * under TCG): one valid flipping write in 25 is tried.
 		 */
 		if (f == F_ENABLED &&
-		    !verdict(&self->w, &next, f, buf, len, false) &&
+		    !verdict(&self->w, &next, f, buf, len) &&
 		    next.enabled != self->model.enabled) {
 			if (rndn(&s, 25))
 				continue;
@@ -793,8 +792,8 @@ static void *conc_writer(void *arg)
 		if (!has_id(a.ids, a.nids, w->u))
 			add_id(&a, w->u);
 		del_id(&b, w->u);
-		want = verdict(w, &a, f, buf, len, false);
-		want2 = verdict(w, &b, f, buf, len, false);
+		want = verdict(w, &a, f, buf, len);
+		want2 = verdict(w, &b, f, buf, len);
 		if (!want || want != want2)
 			continue;
 		got = do_write(w, f, buf, len);
@@ -914,7 +913,7 @@ TEST_F_TIMEOUT(hostile, valid_writes_after, 280)
 		size_t len = gen_input(&self->w, &self->model, f, buf, &s);
 		struct state next = self->model;
 
-		if (len && verdict(&self->w, &next, f, buf, len, false))
+		if (len && verdict(&self->w, &next, f, buf, len))
 			try_write(self, f, buf, len);
 	}
 	print_reports(&self->rep);
