@@ -28,8 +28,8 @@
  * default is the number that keeps the test near 120 s per hook (measured:
  * 75 reloads in 81-98 s on 6.1 and 6.12, either hook).  Set
  * LAZYFREE_FIRE_RELOADS=100 in the test's environment for the issue's
- * figure (100 reloads: 109 s with kprobe, 145 s with ftrace on 6.12); the
- * rig's guest does not pass host variables through.
+ * figure (100 reloads: 109 s with kprobe, 145 s with ftrace on 6.12), e.g.
+ * `GUEST_ENV=LAZYFREE_FIRE_RELOADS=100 make check`.
  */
 #define _GNU_SOURCE
 #include <errno.h>
