@@ -12,10 +12,12 @@
  *   wherever CONFIG_KPROBES does; costs a full register save.  No
  *   post_handler, so it never takes IPMODIFY and coexists with livepatch.
  *
- * Either way the strategy's replacement runs instead of the function, with
- * its arguments and return address, in the caller's context (it may
- * sleep).  The replacement counts itself in and out (lf_hook_enter(),
- * lf_hook_leave()) so that unload can wait for tasks inside it.
+ * Either way the handler asks the strategy (lf_redirect()), which counts
+ * the call and, where the mode is dontneed, names its replacement: that
+ * then runs instead of the function, with its arguments and return
+ * address, in the caller's context (it may sleep).  The replacement counts
+ * itself in and out (lf_hook_enter(), lf_hook_leave()) so that unload can
+ * wait for tasks inside it.
  *
  * Next to a livepatch of the same function (ftrace refused with -EBUSY,
  * kprobe taken), ftrace runs the older ops last: a livepatch loaded first
