@@ -50,7 +50,7 @@ static atomic_t lf_nr_explicit = ATOMIC_INIT(0);
  * cgroup caches its effective mode with the generation it was resolved
  * in, so the madvise path walks the hierarchy only after a change.
  */
-static unsigned long lf_gen = 1;
+static atomic_long_t lf_gen = ATOMIC_LONG_INIT(1);
 
 /* ids of untracked cgroups seen calling MADV_FREE; 0 is a free slot */
 static u64 lf_pending[1 << LF_PENDING_BITS];
@@ -73,8 +73,8 @@ enum lf_mode lf_default_mode(void)
 /* After a change of any mode: cached effective modes are stale. */
 static void lf_modes_changed(void)
 {
-	smp_wmb();		/* the new mode before the new generation */
-	WRITE_ONCE(lf_gen, READ_ONCE(lf_gen) + 1);
+	smp_mb__before_atomic();	/* the new mode before the new generation */
+	atomic_long_inc(&lf_gen);
 }
 
 void lf_set_default_mode(enum lf_mode mode)
@@ -150,7 +150,7 @@ static nokprobe_inline void lf_request_discovery(u64 id)
 static nokprobe_inline enum lf_mode lf_tracked_mode(struct cgroup *cgrp,
 						    struct lf_cgroup *lc)
 {
-	unsigned long gen = READ_ONCE(lf_gen);
+	unsigned long gen = atomic_long_read(&lf_gen);
 	unsigned long cached = READ_ONCE(lc->cached);
 	enum lf_mode mode;
 
