@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-2.0
+# lazyfree guest mode "peer": sourced by /init (busybox sh), booted by
+# rig/peer.sh.  Runs the kernel's own mm selftests (linux-source-6.12,
+# tools/testing/selftests/mm, built statically on the host) listed in
+# /lazyfree/peer/tests.list, one pass per boot:
+#   base      no module loaded
+#   dontneed  insmod lazyfree.ko default_mode=dontneed first (every
+#             cgroup, the root included, then drops MADV_FREE memory at once)
+#
+# Lines the host reads:
+#   LAZYFREE-PEER-INFO <text>
+#   LAZYFREE-PEER-PROBE <kept|zeroed|error...>   MADV_FREE'd data, read back
+#   LAZYFREE-PEER-BEGIN <command>
+#   | <line>                                      the test's output
+#   LAZYFREE-PEER-END rc=<exit> secs=<n> [timeout]
+#   LAZYFREE-CHECK ok|fail <what>
+#   LAZYFREE-RIG-END status=ok|fail
+#
+# Kernel command line: lazyfree_peer_pass=base|dontneed,
+# lazyfree_peer_tests=GLOB (a shell pattern matched against each command).
+
+PEER_DIR=/lazyfree/peer
+PEER_PASS=base
+PEER_TESTS='*'
+set -f
+for w in $(cat /proc/cmdline); do
+	case $w in
+	lazyfree_peer_pass=*) PEER_PASS=${w#*=} ;;
+	lazyfree_peer_tests=*) PEER_TESTS=${w#*=} ;;
+	esac
+done
+set +f
+
+peer_failures=0
+peer_ok() { echo "LAZYFREE-CHECK ok $*"; }
+peer_fail() {
+	echo "LAZYFREE-CHECK fail $*"
+	kmsg "peer: check failed: $*"
+	peer_failures=$((peer_failures + 1))
+}
+
+echo "LAZYFREE-PEER-INFO pass $PEER_PASS, kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo), THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+
+# What the tests expect around them (run_vmtests.sh and the tests' own
+# notes): root, /proc/config for va_high_addr_switch.sh, sysctls below.
+mkdir -p /boot
+[ -f $PEER_DIR/kconfig ] && cp $PEER_DIR/kconfig "/boot/config-$(uname -r)"
+echo 268435456 >/proc/sys/kernel/shmmax
+echo 4194304 >/proc/sys/kernel/shmall
+echo 1 >/proc/sys/vm/overcommit_memory
+# Writable by the unprivileged user on-fault-limit runs as.
+chmod 1777 /tmp
+
+HUGEPAGES=128
+set_hugepages() {
+	echo 3 >/proc/sys/vm/drop_caches
+	echo "$1" >/proc/sys/vm/nr_hugepages
+}
+set_hugepages $HUGEPAGES
+echo "LAZYFREE-PEER-INFO huge pages: $(awk '/HugePages_Total/ { print $2 }' /proc/meminfo) of $(awk '/Hugepagesize/ { print $2 $3 }' /proc/meminfo)"
+
+if [ "$PEER_PASS" = dontneed ]; then
+	if out=$(insmod /lazyfree/lazyfree.ko default_mode=dontneed 2>&1); then
+		peer_ok "insmod lazyfree.ko default_mode=dontneed"
+	else
+		peer_fail "insmod lazyfree.ko default_mode=dontneed: $out"
+	fi
+	m=$(cat /sys/kernel/lazyfree/default_mode 2>&1)
+	[ "$m" = dontneed ] || peer_fail "default_mode reads '$m', not dontneed"
+	echo "LAZYFREE-PEER-INFO lazyfree: hook $(cat /sys/kernel/lazyfree/hook 2>&1), default_mode $m, enabled $(cat /sys/kernel/lazyfree/enabled 2>&1)"
+fi
+
+# The module really rewrites here (and not in the base pass): data a
+# page held before MADV_FREE, read right after it.
+probe() {
+	local r
+	r=$($PEER_DIR/lfprobe 2>&1) || r="error $r"
+	echo "LAZYFREE-PEER-PROBE $1 $r"
+}
+probe before
+
+cd $PEER_DIR || peer_fail "cd $PEER_DIR"
+uptime_s() { read -r UP _ </proc/uptime; echo "${UP%.*}"; }
+while read -r kind tmo hp cmd; do
+	[ "$kind" = run ] || continue
+	# shellcheck disable=SC2254
+	case $cmd in $PEER_TESTS) ;; *) continue ;; esac
+	if [ "$hp" = - ]; then
+		set_hugepages $HUGEPAGES
+	else
+		set_hugepages "$hp"
+	fi
+	echo "LAZYFREE-PEER-BEGIN $cmd"
+	kmsg "peer: $PEER_PASS: $cmd"
+	t0=$(uptime_s)
+	rc=0
+	# shellcheck disable=SC2086
+	timeout -s KILL "$tmo" $cmd </dev/null >/tmp/peer.out 2>&1 || rc=$?
+	t1=$(uptime_s)
+	sed 's/^/| /' /tmp/peer.out
+	to=
+	[ "$rc" = 137 ] && [ $((t1 - t0)) -ge "$tmo" ] && to=" timeout"
+	echo "LAZYFREE-PEER-END rc=$rc secs=$((t1 - t0))$to"
+	# A test that leaves a child behind must not run into the next one.
+	cd $PEER_DIR
+done <$PEER_DIR/tests.list
+set_hugepages 0
+
+probe after
+if [ "$PEER_PASS" = dontneed ]; then
+	echo "LAZYFREE-PEER-INFO lazyfree after the suite: rewritten_bytes $(cat /sys/kernel/lazyfree/rewritten_bytes 2>&1), free_bytes $(cat /sys/kernel/lazyfree/free_bytes 2>&1), default_mode $(cat /sys/kernel/lazyfree/default_mode 2>&1)"
+	if out=$(rmmod lazyfree 2>&1); then
+		peer_ok "rmmod lazyfree"
+	else
+		peer_fail "rmmod lazyfree: $out"
+	fi
+fi
+
+echo "LAZYFREE-DMESG-BEGIN"
+dmesg
+echo "LAZYFREE-DMESG-END"
+if [ "$peer_failures" = 0 ]; then
+	echo "LAZYFREE-RIG-END status=ok"
+else
+	echo "LAZYFREE-RIG-END status=fail peer_failures=$peer_failures"
+fi

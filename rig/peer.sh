@@ -1,0 +1,302 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check-peer`: the kernel's own mm selftests, with and without lazyfree.
+#
+# Builds tools/testing/selftests/mm of linux-source-6.12 statically (peer/,
+# cached under $CACHE/peer per source version), boots Debian's 6.12 kernel
+# twice under QEMU (TCG, thread=single, 2 vCPUs, 2 GiB; both at once):
+#   base      no module
+#   dontneed  lazyfree.ko loaded with default_mode=dontneed
+# runs the programs peer/tests.list names, each under a timeout, and
+# compares every result: each program's exit (pass/skip/fail/timeout) and
+# every kselftest "ok"/"not ok" line it prints.  They must be identical,
+# except the ones peer/allowlist names (tests that assert MADV_FREE keeps
+# data or measure lazily freed memory), each with its reason.
+#
+# Prints the comparison and, last,
+#   peer: N tests compared, N identical, N expected differences, N unexpected
+# Exit 0 when nothing differs unexpectedly, both guests ended cleanly, the
+# probe saw MADV_FREE kept in base and dropped in dontneed, and the
+# dontneed console has no kernel problem the base console lacks.
+#
+# Settings: PEER_KERNEL (image metapackage, default linux-image-6.12-amd64),
+# PEER_TESTS (shell pattern on the test commands, default all),
+# PEER_KO (a lazyfree.ko already built for that kernel: no module build and
+# no $BUILD lock, for a caller such as make check that holds it),
+# LAZYFREE_BUILD, LAZYFREE_CACHE, QEMU_MEM/QEMU_SMP (default 2G/2).
+set -eu -o pipefail
+
+. "$(dirname "$0")/lib.sh"
+. "$RIG_DIR/deps.sh"
+. "$RIG_DIR/kernels.sh"
+. "$RIG_DIR/build.sh"
+. "$RIG_DIR/initramfs.sh"
+. "$RIG_DIR/qemu.sh"
+. "$RIG_DIR/scan.sh"
+
+PEER_KERNEL=${PEER_KERNEL:-linux-image-6.12-amd64}
+PEER_TESTS=${PEER_TESTS:-*}
+PEER_KO=${PEER_KO:-}
+PEER_PASSES="base dontneed"
+PEER_CACHE=$CACHE/peer
+PEER_SRC=$PEER_CACHE/$KSRC_PKG
+OUT=$BUILD/peer
+LOGS=$BUILD/logs
+
+mkdir -p "$LOGS" "$OUT" "$PEER_CACHE"
+
+# The linux-source tree (less drivers/, sound/, Documentation/) with its
+# uapi headers in usr/include, once per source package version.
+peer_src() {
+	local tarball=/usr/src/$KSRC_PKG.tar.xz ver lg=$LOGS/peer-headers.log
+	ver=$(dpkg-query -W -f='${Version}' "$KSRC_PKG" 2>/dev/null) ||
+		die "peer: $KSRC_PKG is not installed (apt-get install $KSRC_PKG)"
+	if [ -f "$PEER_SRC/complete" ] && [ "$(cat "$PEER_SRC/complete")" = "$ver" ]; then
+		log "peer: $KSRC_PKG $ver tree and headers cached"
+		return 0
+	fi
+	[ -f "$tarball" ] || die "peer: $tarball missing (is $KSRC_PKG installed?)"
+	log "peer: extracting $tarball into $PEER_CACHE (about a minute)"
+	rm -rf "$PEER_SRC" "$PEER_CACHE"/mm-*
+	tar -xJf "$tarball" -C "$PEER_CACHE" \
+		--exclude="$KSRC_PKG/drivers" --exclude="$KSRC_PKG/sound" \
+		--exclude="$KSRC_PKG/Documentation" --exclude="$KSRC_PKG/firmware"
+	log "peer: make headers ($KSRC_PKG $ver)"
+	make -C "$PEER_SRC" headers >"$lg" 2>&1 ||
+		{ show_log_tail "$lg"; die "peer: make headers failed (log: $lg)"; }
+	echo "$ver" >"$PEER_SRC/complete"
+}
+
+# The static mm selftests into $PEER_BIN, rebuilt when the source
+# version or peer/Makefile or peer/lfprobe.c change.
+peer_build() {
+	local key lg=$LOGS/build-peer.log
+	key=$(cat "$PEER_SRC/complete" "$REPO/peer/Makefile" "$REPO/peer/lfprobe.c" | sha256sum | cut -c1-16)
+	PEER_BIN=$PEER_CACHE/mm-$key
+	if [ -f "$PEER_BIN/.complete" ]; then
+		log "peer: mm selftests cached ($PEER_BIN)"
+		return 0
+	fi
+	log "peer: building the mm selftests statically (a few minutes, once)"
+	rm -rf "$PEER_CACHE"/mm-* "$PEER_BIN.tmp"
+	if ! make -C "$REPO/peer" -j"$(nproc)" KSRC="$PEER_SRC" OUT="$PEER_BIN.tmp" >"$lg" 2>&1; then
+		show_log_tail "$lg"
+		die "peer: the mm selftests do not build (log: $lg)"
+	fi
+	rm "$PEER_BIN.tmp/tests.list"	# staged from the repo on every run
+	touch "$PEER_BIN.tmp/.complete"
+	mv "$PEER_BIN.tmp" "$PEER_BIN"
+	log "peer: built $(find "$PEER_BIN" -maxdepth 1 -type f -perm -u+x | wc -l) programs into $PEER_BIN"
+}
+
+# parse GUEST_LOG: one line per result, "KEY<TAB>RESULT".  KEY is the
+# command for the program's own verdict (pass, skip, fail(rc=N),
+# timeout), "COMMAND :: DESCRIPTION" for each kselftest result line it
+# printed (pass, fail, skip, xfail; a repeated description gets " #2"...).
+peer_parse() {
+	tr -d '\r' <"$1" | awk '
+	function verdict(rc, to) {
+		if (to) return "timeout"
+		if (rc == 0) return "pass"
+		if (rc == 4) return "skip"
+		return "fail(rc=" rc ")"
+	}
+	/^LAZYFREE-PEER-BEGIN / { cmd = substr($0, 21); inside = 1; delete seen; next }
+	/^LAZYFREE-PEER-END / {
+		rc = $2; sub(/^rc=/, "", rc)
+		printf "%s\t%s\n", cmd, verdict(rc + 0, $0 ~ / timeout$/)
+		inside = 0
+		next
+	}
+	inside && /^\| (not )?ok [0-9]+ / {
+		line = substr($0, 3)
+		res = "pass"
+		if (line ~ /^not ok/) { res = "fail"; sub(/^not ok [0-9]+ /, "", line) }
+		else sub(/^ok [0-9]+ /, "", line)
+		if (line ~ /# *[Ss][Kk][Ii][Pp]/) { res = "skip"; sub(/ *# *[Ss][Kk][Ii][Pp].*$/, "", line) }
+		else if (line ~ /# *XFAIL/) { res = "xfail"; sub(/ *# *XFAIL.*$/, "", line) }
+		sub(/[ \t]+$/, "", line)
+		n = ++seen[line]
+		if (n > 1) line = line " #" n
+		printf "%s :: %s\t%s\n", cmd, line, res
+	}
+	# A guest that died mid-test: the program has no verdict.
+	END { if (inside) printf "%s\t%s\n", cmd, "no-end(guest died)" }'
+}
+
+# compare BASE DONTNEED ALLOWLIST: the comparison, then the figures line
+# "FIGURES compared identical expected unexpected"
+peer_compare() {
+	awk -F '\t' -v allow="$3" '
+	function glob2re(g,   r) {
+		r = g
+		gsub(/[][\\.^$+(){}|]/, "\\\\&", r)
+		gsub(/\*/, ".*", r)
+		gsub(/\?/, ".", r)
+		return "^" r "$"
+	}
+	BEGIN {
+		while ((getline l < allow) > 0) {
+			if (l ~ /^[ \t]*(#|$)/) continue
+			split(l, a, / *\| */)
+			sub(/[ \t]+$/, "", a[1])
+			na++; apat[na] = glob2re(a[1]); araw[na] = a[1]; areason[na] = a[2]
+		}
+	}
+	FNR == NR { b[$1] = $2; if (!($1 in ord)) { ord[$1] = ++n; key[n] = $1 }; next }
+	{ d[$1] = $2; if (!($1 in ord)) { ord[$1] = ++n; key[n] = $1 } }
+	END {
+		for (i = 1; i <= n; i++) {
+			k = key[i]
+			bv = (k in b) ? b[k] : "-"; dv = (k in d) ? d[k] : "-"
+			prog = k; sub(/ :: .*/, "", prog)
+			if (!(prog in pord)) { pord[prog] = ++np; pname[np] = prog }
+			total++; ptotal[prog]++
+			if (bv == dv) { same++; psame[prog]++; continue }
+			hit = 0
+			for (j = 1; j <= na; j++) if (k ~ apat[j]) { hit = j; break }
+			if (hit) {
+				exp_n++; pexp[prog]++; aused[hit]++
+				diffs = diffs sprintf("  expected  %-70s base=%s dontneed=%s  (%s)\n", k, bv, dv, areason[hit])
+			} else {
+				unexp++; punexp[prog]++
+				diffs = diffs sprintf("  DIFFERS   %-70s base=%s dontneed=%s\n", k, bv, dv)
+			}
+		}
+		printf "%-44s %-10s %-10s %8s %9s %8s %8s\n", "program", "base", "dontneed", "results", "identical", "expected", "DIFFER"
+		for (i = 1; i <= np; i++) {
+			p = pname[i]
+			printf "%-44s %-10s %-10s %8d %9d %8d %8d\n", p, (p in b) ? b[p] : "-", (p in d) ? d[p] : "-", \
+				ptotal[p], psame[p], pexp[p], punexp[p]
+		}
+		print ""
+		if (diffs != "") { print "differences:"; printf "%s", diffs } else print "differences: none"
+		for (j = 1; j <= na; j++)
+			if (!aused[j]) printf "  allowlist entry not needed in this run: %s\n", araw[j]
+		printf "FIGURES %d %d %d %d\n", total, same, exp_n + 0, unexp + 0
+	}' "$1" "$2"
+}
+
+# tally RESULTS: "P pass, S skip, F fail, T timeout" of the program verdicts
+peer_tally() {
+	awk -F '\t' '$1 !~ / :: / {
+		if ($2 == "pass") p++; else if ($2 == "skip") s++; else if ($2 == "timeout") t++; else f++
+	} END { printf "%d programs: %d pass, %d skip, %d fail, %d timeout", p + s + f + t, p, s, f, t }' "$1"
+}
+
+main() {
+	local start rel ko stage pass logdir glog ok=1 figures c_base c_dn probe
+	start=$(now)
+	if [ -z "$PEER_KO" ]; then
+		# One run at a time per build dir (make check builds modules in
+		# the same $BUILD/src/<rel>).
+		exec 8>"$BUILD/.lock"
+		flock -n 8 || { log "peer: another make check or demo uses $BUILD; waiting"; flock 8; }
+		apt_update
+		deps_install
+	fi
+	rel=$(kernel_resolve "$PEER_KERNEL")
+	exec 9>"$CACHE/.lock"
+	if ! flock -n 9; then
+		if [ -f "$(kernel_dir "$rel")/complete" ]; then
+			log "peer: the cache is locked by a make check; $rel is unpacked already: reading it"
+		else
+			log "peer: another make check uses $CACHE; waiting"
+			flock 9
+		fi
+	fi
+	kernel_fetch "$rel"
+	flock -u 9
+
+	exec 7>"$PEER_CACHE/.lock"
+	flock -n 7 || { log "peer: another run builds in $PEER_CACHE; waiting"; flock 7; }
+	peer_src
+	peer_build
+	flock -u 7
+	log "peer: setup done in $(($(now) - start)) s"
+
+	if [ -n "$PEER_KO" ]; then
+		ko=$PEER_KO
+	else
+		build_module "$rel" "$OUT/$rel" || die "peer: the module does not build for $rel"
+		ko=$OUT/$rel/lazyfree.ko
+	fi
+
+	stage=$BUILD/stage/peer-$rel
+	initramfs_base "$stage"
+	initramfs_add "$stage" "$ko" /lazyfree/lazyfree.ko
+	mkdir -p "$stage/lazyfree/peer"
+	cp -a "$PEER_BIN"/. "$stage/lazyfree/peer/"
+	cp "$REPO/peer/tests.list" "$stage/lazyfree/peer/tests.list"
+	cp "$(kernel_dir "$rel")/root/boot/config-$rel" "$stage/lazyfree/peer/kconfig" 2>/dev/null || true
+	initramfs_pack "$stage" "$OUT/initrd-$rel.gz"
+
+	local bootstart
+	bootstart=$(now)
+	log "peer: booting $rel twice at once (base, dontneed; QEMU TCG, $QEMU_SMP CPUs, $QEMU_MEM)"
+	for pass in $PEER_PASSES; do
+		qemu_boot "$(kernel_image "$rel")" "$OUT/initrd-$rel.gz" "$LOGS/peer-$rel-$pass" \
+			"$LAZYFREE_BOOT_TIMEOUT" lazyfree_mode=peer lazyfree_lane=v2 \
+			"lazyfree_peer_pass=$pass" "lazyfree_peer_tests=$PEER_TESTS" &
+	done
+	wait
+	log "peer: both guests done in $(($(now) - bootstart)) s"
+
+	echo
+	echo "lazyfree peer suite: $KSRC_PKG tools/testing/selftests/mm on $rel"
+	for pass in $PEER_PASSES; do
+		logdir=$LOGS/peer-$rel-$pass
+		glog=$logdir/guest.log
+		peer_parse "$glog" >"$OUT/$pass.results"
+		echo "  $pass: $(peer_tally "$OUT/$pass.results"); guest $(cat "$logdir/status")"
+		sed -n 's/^LAZYFREE-PEER-INFO /    /p' "$glog" | tr -d '\r'
+		if ! grep -q '^LAZYFREE-RIG-END status=ok' "$glog"; then
+			echo "  $pass: FAIL: the guest did not end cleanly (logs: $logdir)"
+			grep -a '^LAZYFREE-CHECK fail' "$glog" | tr -d '\r' | sed 's/^/    /' || true
+			ok=0
+		fi
+	done
+
+	# The module was active: MADV_FREE'd data stays in base, is gone in
+	# dontneed, before and after the suite.
+	for pass in $PEER_PASSES; do
+		glog=$LOGS/peer-$rel-$pass/guest.log
+		for when in before after; do
+			probe=$(tr -d '\r' <"$glog" | awk -v w="$when" '$1 == "LAZYFREE-PEER-PROBE" && $2 == w { $1 = $2 = ""; sub(/^ +/, ""); print }')
+			case $pass:$probe in
+			base:kept | dontneed:zeroed)
+				echo "  probe $pass $when the suite: MADV_FREE'd data $probe: as expected" ;;
+			*)
+				echo "  probe $pass $when the suite: FAIL: MADV_FREE'd data '${probe:-no answer}'"
+				ok=0 ;;
+			esac
+		done
+	done
+
+	# Kernel problems on the console: dontneed may have none that base lacks.
+	c_base=$(scan_console "$LOGS/peer-$rel-base/console.log" | tail -n 1 | awk '{ print $3 }')
+	c_dn=$(scan_console "$LOGS/peer-$rel-dontneed/console.log" | tail -n 1 | awk '{ print $3 }')
+	echo "  kernel problems on the console: base $c_base, dontneed $c_dn"
+	if [ "$c_dn" -gt "$c_base" ]; then
+		echo "  FAIL: the dontneed guest reported more kernel problems:"
+		scan_console "$LOGS/peer-$rel-dontneed/console.log" | grep -v '^COUNTS ' | head -n 60
+		ok=0
+	fi
+
+	echo
+	peer_compare "$OUT/base.results" "$OUT/dontneed.results" "$REPO/peer/allowlist" >"$OUT/comparison.txt"
+	grep -v '^FIGURES ' "$OUT/comparison.txt"
+	read -r _ n_total n_same n_exp n_unexp <<<"$(grep '^FIGURES ' "$OUT/comparison.txt")"
+	echo
+	echo "skipped here (peer/tests.list):"
+	awk '$1 == "skip" || $1 == "nobuild" { $1 = "  " $1 ":"; print }' "$REPO/peer/tests.list"
+	echo
+	echo "results: $OUT/{base,dontneed}.results, logs: $LOGS/peer-$rel-{base,dontneed}/"
+	echo "time: $(($(now) - start)) s (guests $(($(now) - bootstart)) s)"
+	[ "$n_total" -gt 0 ] || ok=0
+	[ "$n_unexp" = 0 ] || ok=0
+	echo "peer: $n_total tests compared, $n_same identical, $n_exp expected differences, $n_unexp unexpected$([ "$ok" = 1 ] || echo ' (FAIL)')"
+	[ "$ok" = 1 ]
+}
+
+main "$@"
