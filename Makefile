@@ -85,7 +85,7 @@ ifeq ($(MODULE),yes)
 endif
 	$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SBINDIR=$(SBINDIR) MANDIR=$(MANDIR)
 	install -d $(DESTDIR)$(UNITDIR)
-	sed 's|/usr/local/sbin|$(SBINDIR)|g' packaging/lazyfree.service >$(DESTDIR)$(UNITDIR)/lazyfree.service
+	sed '/^Exec/s|/usr/local/sbin|$(SBINDIR)|' packaging/lazyfree.service >$(DESTDIR)$(UNITDIR)/lazyfree.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/lazyfree.service
 	@for c in $(CONFIGS); do \
 	  dst=$(DESTDIR)$${c#*:}; \
@@ -130,8 +130,9 @@ endif
 	  echo "lazyfree is still loaded: modprobe -r lazyfree"; fi
 
 # The module's sources, and dkms.conf with the version, in DKMS's source
-# tree; without DESTDIR also dkms add, build and install (for the running
-# kernel; AUTOINSTALL builds it for every kernel installed later).
+# tree; without DESTDIR also dkms add, build and install (for KDIR's
+# kernel, by default the running one; AUTOINSTALL builds it for every
+# kernel installed later).
 dkms-install:
 	rm -rf $(DESTDIR)$(DKMS_SRC)
 	install -d $(DESTDIR)$(DKMS_SRC)/module
@@ -140,10 +141,12 @@ dkms-install:
 	install -m 0644 userspace/VERSION $(DESTDIR)$(DKMS_SRC)/VERSION
 	sed -i 's/@VERSION@/$(VERSION)/' $(DESTDIR)$(DKMS_SRC)/dkms.conf
 ifeq ($(DESTDIR),)
-	if [ -n "$$(dkms status -m lazyfree -v $(VERSION))" ]; then dkms remove lazyfree/$(VERSION) --all; fi
-	dkms add lazyfree/$(VERSION)
-	dkms build lazyfree/$(VERSION)
-	dkms install lazyfree/$(VERSION)
+	@# the same version again: rebuilt from these sources for every kernel that had it
+	kernels="$$(dkms status -m lazyfree -v $(VERSION) | awk -F', ' '{ print $$2 }')"; \
+	if [ -n "$$kernels" ]; then dkms remove lazyfree/$(VERSION) --all; fi; \
+	dkms add lazyfree/$(VERSION) && \
+	for k in $$(printf '%s\n' $(or $(KRELEASE),$$(uname -r)) $$kernels | sort -u); do \
+	  dkms install lazyfree/$(VERSION) -k $$k || exit 1; done
 endif
 
 .PHONY: install uninstall dkms-install
