@@ -95,33 +95,56 @@ peer_build() {
 # printed (pass, fail, skip, xfail; a repeated description gets " #2"...).
 peer_parse() {
 	tr -d '\r' <"$1" | awk '
+	# Numbers in a description are often measured (mrelease_test: "a
+	# child with 4MB", pagemap_ioctl: "Extra pages 5"): compared as N.
+	function emit(line, res,   n) {
+		if (line !~ /^#[0-9]+$/)
+			gsub(/[0-9]+/, "N", line)
+		n = ++seen[line]
+		if (n > 1) line = line " #" n
+		printf "%s :: %s\t%s\n", cmd, line, res
+	}
 	function verdict(rc, to) {
 		if (to) return "timeout"
 		if (rc == 0) return "pass"
 		if (rc == 4) return "skip"
 		return "fail(rc=" rc ")"
 	}
-	/^LAZYFREE-PEER-BEGIN / { cmd = substr($0, 21); inside = 1; delete seen; next }
+	/^LAZYFREE-PEER-BEGIN / { cmd = substr($0, 21); inside = 1; run = ""; delete seen; next }
 	/^LAZYFREE-PEER-END / {
 		rc = $2; sub(/^rc=/, "", rc)
-		printf "%s\t%s\n", cmd, verdict(rc + 0, $0 ~ / timeout$/)
+		secs = $3; sub(/^secs=/, "", secs)
+		printf "%s\t%s\t%s\n", cmd, verdict(rc + 0, $0 ~ / timeout$/), secs
 		inside = 0
 		next
 	}
-	inside && /^\| (not )?ok [0-9]+ / {
+	# uffd-unit-tests: "Testing <test> on <memory>... done|skipped [...]|failed [...]"
+	inside && /^\| Testing .*\.\.\. / {
+		line = substr($0, 3)
+		res = line; sub(/.*\.\.\. /, "", res)
+		sub(/\.\.\. .*/, "", line)
+		res = (res ~ /^done/) ? "pass" : (res ~ /^skipped/) ? "skip" : "fail"
+		emit(line, res)
+		next
+	}
+	# cow, gup_longterm: "# [RUN] what" names the next result line,
+	# which itself has no description.
+	inside && /^\| # \[RUN\] / { run = substr($0, 11); next }
+	inside && /^\| (not )?ok [0-9]+( |$)/ {
 		line = substr($0, 3)
 		res = "pass"
-		if (line ~ /^not ok/) { res = "fail"; sub(/^not ok [0-9]+ /, "", line) }
-		else sub(/^ok [0-9]+ /, "", line)
-		if (line ~ /# *[Ss][Kk][Ii][Pp]/) { res = "skip"; sub(/ *# *[Ss][Kk][Ii][Pp].*$/, "", line) }
+		if (line ~ /^not ok/) { res = "fail"; sub(/^not ok /, "", line) }
+		else sub(/^ok /, "", line)
+		num = line; sub(/ .*/, "", num); sub(/^[0-9]+ */, "", line)
+		if (line ~ /^# *[Ss][Kk][Ii][Pp]/ || line ~ / # *[Ss][Kk][Ii][Pp]/) { res = "skip"; sub(/ *# *[Ss][Kk][Ii][Pp].*$/, "", line) }
 		else if (line ~ /# *XFAIL/) { res = "xfail"; sub(/ *# *XFAIL.*$/, "", line) }
 		sub(/[ \t]+$/, "", line)
-		n = ++seen[line]
-		if (n > 1) line = line " #" n
-		printf "%s :: %s\t%s\n", cmd, line, res
+		if (line == "") line = (run != "") ? run : "#" num
+		run = ""
+		emit(line, res)
 	}
 	# A guest that died mid-test: the program has no verdict.
-	END { if (inside) printf "%s\t%s\n", cmd, "no-end(guest died)" }'
+	END { if (inside) printf "%s\t%s\t-\n", cmd, "no-end(guest died)" }'
 }
 
 # compare BASE DONTNEED ALLOWLIST: the comparison, then the figures line
@@ -143,8 +166,8 @@ peer_compare() {
 			na++; apat[na] = glob2re(a[1]); araw[na] = a[1]; areason[na] = a[2]
 		}
 	}
-	FNR == NR { b[$1] = $2; if (!($1 in ord)) { ord[$1] = ++n; key[n] = $1 }; next }
-	{ d[$1] = $2; if (!($1 in ord)) { ord[$1] = ++n; key[n] = $1 } }
+	FNR == NR { b[$1] = $2; bs[$1] = $3; if (!($1 in ord)) { ord[$1] = ++n; key[n] = $1 }; next }
+	{ d[$1] = $2; ds[$1] = $3; if (!($1 in ord)) { ord[$1] = ++n; key[n] = $1 } }
 	END {
 		for (i = 1; i <= n; i++) {
 			k = key[i]
@@ -163,11 +186,11 @@ peer_compare() {
 				diffs = diffs sprintf("  DIFFERS   %-70s base=%s dontneed=%s\n", k, bv, dv)
 			}
 		}
-		printf "%-44s %-10s %-10s %8s %9s %8s %8s\n", "program", "base", "dontneed", "results", "identical", "expected", "DIFFER"
+		printf "%-40s %-10s %-10s %7s %7s %9s %8s %6s\n", "program", "base", "dontneed", "secs", "results", "identical", "expected", "DIFFER"
 		for (i = 1; i <= np; i++) {
 			p = pname[i]
-			printf "%-44s %-10s %-10s %8d %9d %8d %8d\n", p, (p in b) ? b[p] : "-", (p in d) ? d[p] : "-", \
-				ptotal[p], psame[p], pexp[p], punexp[p]
+			printf "%-40s %-10s %-10s %7s %7d %9d %8d %6d\n", p, (p in b) ? b[p] : "-", (p in d) ? d[p] : "-", \
+				((p in bs) ? bs[p] : "-") "/" ((p in ds) ? ds[p] : "-"), ptotal[p], psame[p], pexp[p], punexp[p]
 		}
 		print ""
 		if (diffs != "") { print "differences:"; printf "%s", diffs } else print "differences: none"
@@ -250,7 +273,7 @@ main() {
 		peer_parse "$glog" >"$OUT/$pass.results"
 		echo "  $pass: $(peer_tally "$OUT/$pass.results"); guest $(cat "$logdir/status")"
 		sed -n 's/^LAZYFREE-PEER-INFO /    /p' "$glog" | tr -d '\r'
-		if ! grep -q '^LAZYFREE-RIG-END status=ok' "$glog"; then
+		if ! grep -a -q '^LAZYFREE-RIG-END status=ok' "$glog"; then
 			echo "  $pass: FAIL: the guest did not end cleanly (logs: $logdir)"
 			grep -a '^LAZYFREE-CHECK fail' "$glog" | tr -d '\r' | sed 's/^/    /' || true
 			ok=0

@@ -42,12 +42,14 @@ peer_fail() {
 echo "LAZYFREE-PEER-INFO pass $PEER_PASS, kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo), THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
 
 # What the tests expect around them (run_vmtests.sh and the tests' own
-# notes): root, /proc/config for va_high_addr_switch.sh, sysctls below.
+# notes): root, /boot/config-<release> for va_high_addr_switch.sh,
+# a shared /tmp; per test, the settings of its tests.list line.
 mkdir -p /boot
 [ -f $PEER_DIR/kconfig ] && cp $PEER_DIR/kconfig "/boot/config-$(uname -r)"
-echo 268435456 >/proc/sys/kernel/shmmax
-echo 4194304 >/proc/sys/kernel/shmall
-echo 1 >/proc/sys/vm/overcommit_memory
+# No address-space randomisation: both passes lay out memory alike
+# (mremap_test maps at fixed addresses that a randomly placed mapping can
+# occupy: "Failed to map dest preamble region: File exists").
+echo 0 >/proc/sys/kernel/randomize_va_space
 # Writable by the unprivileged user on-fault-limit runs as.
 chmod 1777 /tmp
 
@@ -81,15 +83,26 @@ probe before
 
 cd $PEER_DIR || peer_fail "cd $PEER_DIR"
 uptime_s() { read -r UP _ </proc/uptime; echo "${UP%.*}"; }
-while read -r kind tmo hp cmd; do
+OVERCOMMIT=$(cat /proc/sys/vm/overcommit_memory)
+# apply SETTINGS: "-" (defaults) or NAME=VALUE,... of tests.list
+apply() {
+	local hp=$HUGEPAGES oc=$OVERCOMMIT kv
+	for kv in $(echo "$1" | tr , ' '); do
+		case $kv in
+		hugepages=*) hp=${kv#*=} ;;
+		overcommit=*) oc=${kv#*=} ;;
+		-) ;;
+		*) peer_fail "tests.list: unknown setting '$kv'" ;;
+		esac
+	done
+	set_hugepages "$hp"
+	echo "$oc" >/proc/sys/vm/overcommit_memory
+}
+while read -r kind tmo settings cmd; do
 	[ "$kind" = run ] || continue
 	# shellcheck disable=SC2254
 	case $cmd in $PEER_TESTS) ;; *) continue ;; esac
-	if [ "$hp" = - ]; then
-		set_hugepages $HUGEPAGES
-	else
-		set_hugepages "$hp"
-	fi
+	apply "$settings"
 	echo "LAZYFREE-PEER-BEGIN $cmd"
 	kmsg "peer: $PEER_PASS: $cmd"
 	t0=$(uptime_s)
