@@ -21,8 +21,10 @@
 #
 # Settings: PEER_KERNEL (image metapackage, default linux-image-6.12-amd64),
 # PEER_TESTS (shell pattern on the test commands, default all),
-# PEER_KO (a lazyfree.ko already built for that kernel: no module build and
-# no $BUILD lock, for a caller such as make check that holds it),
+# PEER_REL (a release already unpacked in the cache, e.g. 6.12.117+deb12-amd64,
+# instead of resolving PEER_KERNEL), PEER_KO (a lazyfree.ko already built
+# for it: no module build, no apt, no $BUILD lock, for a caller such as
+# make check that holds it),
 # LAZYFREE_BUILD, LAZYFREE_CACHE, QEMU_MEM/QEMU_SMP (default 2G/2).
 set -eu -o pipefail
 
@@ -37,6 +39,7 @@ set -eu -o pipefail
 PEER_KERNEL=${PEER_KERNEL:-linux-image-6.12-amd64}
 PEER_TESTS=${PEER_TESTS:-*}
 PEER_KO=${PEER_KO:-}
+PEER_REL=${PEER_REL:-}
 PEER_PASSES="base dontneed"
 PEER_CACHE=$CACHE/peer
 PEER_SRC=$PEER_CACHE/$KSRC_PKG
@@ -218,7 +221,11 @@ main() {
 		apt_update
 		deps_install
 	fi
-	rel=$(kernel_resolve "$PEER_KERNEL")
+	if [ -n "$PEER_REL" ]; then
+		rel=$PEER_REL
+	else
+		rel=$(kernel_resolve "$PEER_KERNEL")
+	fi
 	exec 9>"$CACHE/.lock"
 	if ! flock -n 9; then
 		if [ -f "$(kernel_dir "$rel")/complete" ]; then
