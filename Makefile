@@ -6,8 +6,11 @@
 #                             and userspace/lazyfreectl
 #   make KDIR=<build dir>     the module for another kernel
 #   make clean
-#   make check                build, boot Debian 6.1 and 6.12 in QEMU, run
-#                             the selftests (see README.md)
+#   make check                build, boot Debian 5.10, 6.1, 6.12 and 7.x in
+#                             QEMU, run the selftests (see README.md)
+#   make demo                 Go and jemalloc in free/dontneed cgroups, plot
+#   make bench                instructions per madvise, deterministic (-icount);
+#                             writes Documentation/benchmarks.rst
 #   make rig-test             self-test of the rig's log scanner
 #   make install              module (for KDIR's kernel), lazyfreectl, man
 #                             page, lazyfree.service and example configs
@@ -50,7 +53,10 @@ rig-test:
 demo:
 	rig/demo.sh
 
-.PHONY: all module userspace clean check rig-test demo
+bench:
+	rig/bench.sh
+
+.PHONY: all module userspace clean check rig-test demo bench
 
 # ---- Installing (Documentation/admin-guide/lazyfree-install.rst) ----
 # One version for the project: userspace/VERSION.

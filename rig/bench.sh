@@ -175,6 +175,34 @@ for rel in $RELS; do
 	} >>"$RST"
 done
 
+cat >>"$RST" <<'NOTES'
+
+Where a target is missed
+------------------------
+
+- ``free`` on MADV_FREE 4 KiB (target 1.03): +4 to +6% with the ftrace
+  mechanism where the trampoline passes arguments only (6.1, 6.12, 7.2),
+  +9% on 5.10, whose trampoline saves every register.  The 3% target
+  leaves about 83 instructions; getting into the hook costs about 50 of
+  them (trampoline, handler, return; compare MADV_DONTNEED on 6.x, which
+  passes through the hook without being acted on), and per-cgroup
+  accounting the rest: the mm's owner to its cgroup id, one hash lookup,
+  the cached effective mode, two per-cpu adds.  Against the observe-only
+  peer, a kprobe trace event on the same function that counts nothing per
+  cgroup, lazyfree costs 16 to 26% less.  The retpolines this CPU model
+  gets (see spectre_v2 above) make every indirect jump a few
+  instructions longer.
+- ``dontneed`` on MADV_FREE 4 KiB against native MADV_DONTNEED (target
+  1.05) on 5.10 and 7.2: there the hooked function is
+  madvise_free_single_vma, reached after MADV_FREE's own set-up (7.2
+  also starts an mmu_gather for it); the dropped range then takes
+  zap_vma_range() with a TLB gather of its own, where native
+  MADV_DONTNEED batches in the caller's.  At 2 MiB the difference is
+  gone (0.98 to 1.00).  6.1 and 6.12 meet it with ftrace (1.02).
+- The kprobe mechanism: a full register save per hit, about 125
+  instructions over ftrace; it is the fallback where ftrace is refused.
+NOTES
+
 cp "$RST" "$BENCH_OUT"
 echo
 echo "bench: table written to ${BENCH_OUT#"$REPO"/}"

@@ -14,9 +14,10 @@ QEMU_EXTRA=${QEMU_EXTRA:-}
 
 # Kernel command line shared by every boot: serial console, reboot (and
 # so QEMU exit, -no-reboot) at once on panic, and room for slow TCG
-# before the lockup/stall detectors fire.
+# before the lockup/stall detectors fire; no_timer_check: a loaded host
+# can make the IO-APIC timer check fail and panic early boot.
 QEMU_BASE_CMDLINE="console=ttyS0 panic=-1 loglevel=7 nokaslr
-	rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30"
+	rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30 no_timer_check"
 
 # qemu_boot KERNEL INITRD LOGDIR TIMEOUT [CMDLINE WORDS...]
 # Writes LOGDIR/console.log (ttyS0: kernel console), LOGDIR/guest.log

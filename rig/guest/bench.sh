@@ -66,15 +66,18 @@ measure absent.dontneed.2m dontneed 2m
 measure absent.willneed.4k willneed 4k
 
 # 2. The observe-only peer: the kernel's own kprobe event on the function
-#    lazyfree hooks (kprobes/list shows it ftrace-based, like ours).
+#    lazyfree hooks on this kernel (its `hook` file names it).
+load enabled=0
+FUNC=$(cut -d' ' -f1 $LF/hook)
+unload
 KPE=/sys/kernel/tracing/kprobe_events
-if echo 'p:lazyfree_peer madvise_dontneed_free_valid_vma' >>$KPE; then
+if echo "p:lazyfree_peer $FUNC" >>$KPE; then
 	echo 1 >/sys/kernel/tracing/events/kprobes/lazyfree_peer/enable
 	measure peer.free.4k free 4k
 	echo 0 >/sys/kernel/tracing/events/kprobes/lazyfree_peer/enable
 	echo '-:lazyfree_peer' >>$KPE
 else
-	bench_fail "kprobe event on madvise_dontneed_free_valid_vma"
+	bench_fail "kprobe event on $FUNC"
 fi
 
 # 3. Loaded, enabled=0: nothing registered.
