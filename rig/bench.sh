@@ -102,21 +102,7 @@ table() {
 	row "$log" "MADV_FREE 4 KiB, depth 16 below the mode (vs depth 1)" depth-16.free.4k depth-1.free.4k 1.10
 }
 
-select_rels() {
-	local meta rel k
-	for meta in $LAZYFREE_KERNEL_METAS; do
-		rel=$(kernel_resolve "$meta")
-		if [ -n "${KERNELS:-}" ]; then
-			for k in $KERNELS; do
-				case $rel in "$k" | "$k".* | "$k"-* | "$k"+*) echo "$rel" ;; esac
-			done
-		else
-			echo "$rel"
-		fi
-	done
-}
-
-RELS=$(select_rels)
+RELS=$(kernels_selected)
 [ -n "$RELS" ] || die "bench: KERNELS='${KERNELS:-}' matches no kernel"
 
 RST=$BUILD/bench/benchmarks.rst

@@ -42,26 +42,11 @@ on_exit() {
 }
 trap on_exit EXIT
 
-# Kernel releases to test, resolved from the metapackages; KERNELS
-# narrows them: each word is a release prefix up to a dot or dash
-# ("6.1" is 6.1.0-56-amd64, not 6.12.x) or a metapackage name.
 KERNEL_RELS=""
 select_kernels() {
-	local meta rel k keep
-	for meta in $LAZYFREE_KERNEL_METAS; do
-		rel=$(kernel_resolve "$meta")
-		keep=1
-		if [ -n "${KERNELS:-}" ]; then
-			keep=
-			for k in $KERNELS; do
-				case $rel in "$k" | "$k".* | "$k"-* | "$k"+*) keep=1 ;; esac
-				[ "$meta" = "$k" ] && keep=1
-			done
-		fi
-		[ -n "$keep" ] && KERNEL_RELS="$KERNEL_RELS $rel"
-	done
+	KERNEL_RELS=$(kernels_selected | tr '\n' ' ')
 	[ -n "$KERNEL_RELS" ] || die "KERNELS='${KERNELS:-}' matches none of: $LAZYFREE_KERNEL_METAS"
-	log "check: kernels:$KERNEL_RELS; lanes: $LANES; hooks: $HOOKS"
+	log "check: kernels: $KERNEL_RELS; lanes: $LANES; hooks: $HOOKS"
 }
 
 # Does kernel <rel> have the cgroup v1 memory controller?  Since 6.11

@@ -38,6 +38,24 @@ kernel_resolve() {
 	echo "$rel"
 }
 
+# The releases to test, one a line: every word of LAZYFREE_KERNEL_METAS
+# resolved, narrowed by KERNELS, whose words are a release prefix up to a
+# dot, dash or plus ("6.1" is 6.1.0-56-amd64, not 6.12.x) or a
+# metapackage word.
+kernels_selected() {
+	local meta rel k
+	for meta in $LAZYFREE_KERNEL_METAS; do
+		rel=$(kernel_resolve "$meta")
+		[ -n "${KERNELS:-}" ] || { echo "$rel"; continue; }
+		for k in $KERNELS; do
+			case $rel in
+			"$k" | "$k".* | "$k"-* | "$k"+*) echo "$rel"; break ;;
+			esac
+			[ "$meta" = "$k" ] && { echo "$rel"; break; }
+		done
+	done
+}
+
 # Exact .deb file name the archive (of suite $2, default the host's) has
 # for a package (its candidate).
 deb_filename() {
