@@ -25,6 +25,8 @@
 # instead of resolving PEER_KERNEL), PEER_KO (a lazyfree.ko already built
 # for it: no module build, no apt, no $BUILD lock, for a caller such as
 # make check that holds it),
+# PEER_PASSES (default "base dontneed"; "base control" compares two runs
+# without the module, to see what is not deterministic),
 # LAZYFREE_BUILD, LAZYFREE_CACHE, QEMU_MEM/QEMU_SMP (default 2G/2).
 set -eu -o pipefail
 
@@ -40,7 +42,10 @@ PEER_KERNEL=${PEER_KERNEL:-linux-image-6.12-amd64}
 PEER_TESTS=${PEER_TESTS:-*}
 PEER_KO=${PEER_KO:-}
 PEER_REL=${PEER_REL:-}
-PEER_PASSES="base dontneed"
+PEER_PASSES=${PEER_PASSES:-base dontneed}
+read -r PASS_A PASS_B PASS_X <<<"$PEER_PASSES"
+[ -n "$PASS_B" ] && [ -z "$PASS_X" ] && [ "$PASS_A" != "$PASS_B" ] ||
+	die "PEER_PASSES='$PEER_PASSES': two different names (dontneed loads the module, any other name does not)"
 PEER_CACHE=$CACHE/peer
 PEER_SRC=$PEER_CACHE/$KSRC_PKG
 OUT=$BUILD/peer
@@ -153,7 +158,7 @@ peer_parse() {
 # compare BASE DONTNEED ALLOWLIST: the comparison, then the figures line
 # "FIGURES compared identical expected unexpected"
 peer_compare() {
-	awk -F '\t' -v allow="$3" '
+	awk -F '\t' -v allow="$3" -v na_="$PASS_A" -v nb_="$PASS_B" '
 	function glob2re(g,   r) {
 		r = g
 		gsub(/[][\\.^$+(){}|]/, "\\\\&", r)
@@ -183,13 +188,13 @@ peer_compare() {
 			for (j = 1; j <= na; j++) if (k ~ apat[j]) { hit = j; break }
 			if (hit) {
 				exp_n++; pexp[prog]++; aused[hit]++
-				diffs = diffs sprintf("  expected  %-70s base=%s dontneed=%s  (%s)\n", k, bv, dv, areason[hit])
+				diffs = diffs sprintf("  expected  %-70s %s=%s %s=%s  (%s)\n", k, na_, bv, nb_, dv, areason[hit])
 			} else {
 				unexp++; punexp[prog]++
-				diffs = diffs sprintf("  DIFFERS   %-70s base=%s dontneed=%s\n", k, bv, dv)
+				diffs = diffs sprintf("  DIFFERS   %-70s %s=%s %s=%s\n", k, na_, bv, nb_, dv)
 			}
 		}
-		printf "%-40s %-10s %-10s %7s %7s %9s %8s %6s\n", "program", "base", "dontneed", "secs", "results", "identical", "expected", "DIFFER"
+		printf "%-40s %-10s %-10s %7s %7s %9s %8s %6s\n", "program", na_, nb_, "secs", "results", "identical", "expected", "DIFFER"
 		for (i = 1; i <= np; i++) {
 			p = pname[i]
 			printf "%-40s %-10s %-10s %7s %7d %9d %8d %6d\n", p, (p in b) ? b[p] : "-", (p in d) ? d[p] : "-", \
@@ -211,7 +216,7 @@ peer_tally() {
 }
 
 main() {
-	local start rel ko stage pass logdir glog ok=1 figures c_base c_dn probe
+	local start rel ko stage pass logdir glog ok=1 c_base c_dn probe want when bootstart
 	start=$(now)
 	if [ -z "$PEER_KO" ]; then
 		# One run at a time per build dir (make check builds modules in
@@ -261,9 +266,8 @@ main() {
 	cp "$(kernel_dir "$rel")/root/boot/config-$rel" "$stage/lazyfree/peer/kconfig" 2>/dev/null || true
 	initramfs_pack "$stage" "$OUT/initrd-$rel.gz"
 
-	local bootstart
 	bootstart=$(now)
-	log "peer: booting $rel twice at once (base, dontneed; QEMU TCG, $QEMU_SMP CPUs, $QEMU_MEM)"
+	log "peer: booting $rel twice at once ($PASS_A, $PASS_B; QEMU TCG, $QEMU_SMP CPUs, $QEMU_MEM)"
 	for pass in $PEER_PASSES; do
 		qemu_boot "$(kernel_image "$rel")" "$OUT/initrd-$rel.gz" "$LOGS/peer-$rel-$pass" \
 			"$LAZYFREE_BOOT_TIMEOUT" lazyfree_mode=peer lazyfree_lane=v2 \
@@ -293,8 +297,10 @@ main() {
 		glog=$LOGS/peer-$rel-$pass/guest.log
 		for when in before after; do
 			probe=$(tr -d '\r' <"$glog" | awk -v w="$when" '$1 == "LAZYFREE-PEER-PROBE" && $2 == w { $1 = $2 = ""; sub(/^ +/, ""); print }')
-			case $pass:$probe in
-			base:kept | dontneed:zeroed)
+			want=kept
+			[ "$pass" = dontneed ] && want=zeroed
+			case $probe in
+			"$want")
 				echo "  probe $pass $when the suite: MADV_FREE'd data $probe: as expected" ;;
 			*)
 				echo "  probe $pass $when the suite: FAIL: MADV_FREE'd data '${probe:-no answer}'"
@@ -303,25 +309,26 @@ main() {
 		done
 	done
 
-	# Kernel problems on the console: dontneed may have none that base lacks.
-	c_base=$(scan_console "$LOGS/peer-$rel-base/console.log" | tail -n 1 | awk '{ print $3 }')
-	c_dn=$(scan_console "$LOGS/peer-$rel-dontneed/console.log" | tail -n 1 | awk '{ print $3 }')
-	echo "  kernel problems on the console: base $c_base, dontneed $c_dn"
+	# Kernel problems on the console: the second run may have none that
+	# the first lacks.
+	c_base=$(scan_console "$LOGS/peer-$rel-$PASS_A/console.log" | tail -n 1 | awk '{ print $3 }')
+	c_dn=$(scan_console "$LOGS/peer-$rel-$PASS_B/console.log" | tail -n 1 | awk '{ print $3 }')
+	echo "  kernel problems on the console: $PASS_A $c_base, $PASS_B $c_dn"
 	if [ "$c_dn" -gt "$c_base" ]; then
-		echo "  FAIL: the dontneed guest reported more kernel problems:"
-		scan_console "$LOGS/peer-$rel-dontneed/console.log" | grep -v '^COUNTS ' | head -n 60
+		echo "  FAIL: the $PASS_B guest reported more kernel problems:"
+		scan_console "$LOGS/peer-$rel-$PASS_B/console.log" | grep -v '^COUNTS ' | head -n 60
 		ok=0
 	fi
 
 	echo
-	peer_compare "$OUT/base.results" "$OUT/dontneed.results" "$REPO/peer/allowlist" >"$OUT/comparison.txt"
+	peer_compare "$OUT/$PASS_A.results" "$OUT/$PASS_B.results" "$REPO/peer/allowlist" >"$OUT/comparison.txt"
 	grep -v '^FIGURES ' "$OUT/comparison.txt"
 	read -r _ n_total n_same n_exp n_unexp <<<"$(grep '^FIGURES ' "$OUT/comparison.txt")"
 	echo
 	echo "skipped here (peer/tests.list):"
 	awk '$1 == "skip" || $1 == "nobuild" { $1 = "  " $1 ":"; print }' "$REPO/peer/tests.list"
 	echo
-	echo "results: $OUT/{base,dontneed}.results, logs: $LOGS/peer-$rel-{base,dontneed}/"
+	echo "results: $OUT/{$PASS_A,$PASS_B}.results, logs: $LOGS/peer-$rel-{$PASS_A,$PASS_B}/"
 	echo "time: $(($(now) - start)) s (guests $(($(now) - bootstart)) s)"
 	[ "$n_total" -gt 0 ] || ok=0
 	[ "$n_unexp" = 0 ] || ok=0
