@@ -24,7 +24,7 @@
  * what it allocates for each of the 1,000 cgroups would leave ~190 KB in
  * small, ~800 KB in kernfs and 16 KB per CPU of Percpu behind (a module
  * built to leak the entry and its counters: small +202 KB, Percpu +72 KB
- * on 6.12; noise seen: small up to +57 KB, kmalloc-* up to +96 KB,
+ * on 6.12; noise seen: small up to +67 KB, kmalloc-* up to +145 KB,
  * Percpu up to +264 KB).  A module that kept a reference on removed
  * cgroups would keep them from being freed: that fails on its own.
  *
