@@ -280,6 +280,35 @@ host_rig_selftest() {
 	fi
 }
 
+# Production install (issue 8): packaging/check.sh (host: make install
+# layout, systemd-analyze verify, dkms add/build/install per kernel,
+# manifests) and packaging/vm-check.sh (QEMU: the unit's commands bring
+# a node to its policy), for the kernels under test.  Each ends with
+# "N passed, N failed, N skipped"; a missing line counts as a failure.
+host_packaging() {
+	local what lg rc p f s
+	for what in check vm-check; do
+		[ -x "$REPO/packaging/$what.sh" ] || continue
+		lg=$BUILD/logs/packaging-$what.log
+		rc=0
+		# shellcheck disable=SC2086
+		"$REPO/packaging/$what.sh" $MODULE_OK >"$lg" 2>&1 || rc=$?
+		if read -r p _ f _ s _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$lg" | tail -n 1); then
+			[ "$rc" != 0 ] && [ "$f" = 0 ] && f=1
+		else
+			p=0 f=1 s=0
+		fi
+		count "$p" "$f" "$s"
+		summary "host: packaging/$what.sh: $p passed, $f failed, $s skipped"
+		if [ "$f" != 0 ]; then
+			log ""
+			log "==== packaging/$what.sh: $f failed (exit $rc) ===="
+			grep -E -B 12 '^not ok' "$lg" | grep -E '^(not ok|#)' | head -n 60 >&2 || tail -n 30 "$lg" >&2
+			log "log: $lg"
+		fi
+	done
+}
+
 main() {
 	local start rel
 	mkdir -p "$BUILD/logs" "$CACHE"
@@ -306,6 +335,7 @@ main() {
 	host_unit_tests
 	host_checkpatch
 	host_rig_selftest
+	host_packaging
 	echo ""
 	printf '%s' "$SUMMARY"
 	if [ "$N_FAIL" != 0 ]; then
