@@ -21,6 +21,7 @@
 #
 # Settings: PEER_KERNEL (image metapackage, default linux-image-6.12-amd64),
 # PEER_TESTS (shell pattern on the test commands, default all),
+# PEER_LONG=1 (also the "long" lines of tests.list: several minutes more),
 # PEER_REL (a release already unpacked in the cache, e.g. 6.12.117+deb12-amd64,
 # instead of resolving PEER_KERNEL), PEER_KO (a lazyfree.ko already built
 # for it: no module build, no apt, no $BUILD lock, for a caller such as
@@ -42,6 +43,7 @@ PEER_KERNEL=${PEER_KERNEL:-linux-image-6.12-amd64}
 PEER_TESTS=${PEER_TESTS:-*}
 PEER_KO=${PEER_KO:-}
 PEER_REL=${PEER_REL:-}
+PEER_LONG=${PEER_LONG:-0}
 PEER_PASSES=${PEER_PASSES:-base dontneed}
 read -r PASS_A PASS_B PASS_X <<<"$PEER_PASSES"
 [ -n "$PASS_B" ] && [ -z "$PASS_X" ] && [ "$PASS_A" != "$PASS_B" ] ||
@@ -183,7 +185,12 @@ peer_compare() {
 			prog = k; sub(/ :: .*/, "", prog)
 			if (!(prog in pord)) { pord[prog] = ++np; pname[np] = prog }
 			total++; ptotal[prog]++
-			if (bv == dv) { same++; psame[prog]++; continue }
+			if (bv == dv) {
+				same++; psame[prog]++
+				cat = (bv ~ /^fail/) ? "fail" : bv
+				kind[cat]++
+				continue
+			}
 			hit = 0
 			for (j = 1; j <= na; j++) if (k ~ apat[j]) { hit = j; break }
 			if (hit) {
@@ -204,6 +211,8 @@ peer_compare() {
 		if (diffs != "") { print "differences:"; printf "%s", diffs } else print "differences: none"
 		for (j = 1; j <= na; j++)
 			if (!aused[j]) printf "  allowlist entry not needed in this run: %s\n", araw[j]
+		printf "identical results: %d pass, %d skip, %d fail, %d xfail, %d timeout (programs and result lines)\n", \
+			kind["pass"], kind["skip"], kind["fail"], kind["xfail"], kind["timeout"]
 		printf "FIGURES %d %d %d %d\n", total, same, exp_n + 0, unexp + 0
 	}' "$1" "$2"
 }
@@ -271,7 +280,8 @@ main() {
 	for pass in $PEER_PASSES; do
 		qemu_boot "$(kernel_image "$rel")" "$OUT/initrd-$rel.gz" "$LOGS/peer-$rel-$pass" \
 			"$LAZYFREE_BOOT_TIMEOUT" lazyfree_mode=peer lazyfree_lane=v2 \
-			"lazyfree_peer_pass=$pass" "lazyfree_peer_tests=$PEER_TESTS" &
+			"lazyfree_peer_pass=$pass" "lazyfree_peer_tests=$PEER_TESTS" \
+			"lazyfree_peer_long=$PEER_LONG" &
 	done
 	wait
 	log "peer: both guests done in $(($(now) - bootstart)) s"
@@ -326,7 +336,8 @@ main() {
 	read -r _ n_total n_same n_exp n_unexp <<<"$(grep '^FIGURES ' "$OUT/comparison.txt")"
 	echo
 	echo "skipped here (peer/tests.list):"
-	awk '$1 == "skip" || $1 == "nobuild" { $1 = "  " $1 ":"; print }' "$REPO/peer/tests.list"
+	awk -v long="$PEER_LONG" '$1 == "skip" || $1 == "nobuild" { $1 = "  " $1 ":"; print }
+		$1 == "long" && long != 1 { $1 = "  long (PEER_LONG=1 runs it):"; $2 = $3 = ""; print }' "$REPO/peer/tests.list" | tr -s ' '
 	echo
 	echo "results: $OUT/{$PASS_A,$PASS_B}.results, logs: $LOGS/peer-$rel-{$PASS_A,$PASS_B}/"
 	echo "time: $(($(now) - start)) s (guests $(($(now) - bootstart)) s)"

@@ -17,16 +17,19 @@
 #   LAZYFREE-RIG-END status=ok|fail
 #
 # Kernel command line: lazyfree_peer_pass=base|dontneed,
-# lazyfree_peer_tests=GLOB (a shell pattern matched against each command).
+# lazyfree_peer_tests=GLOB (a shell pattern matched against each command),
+# lazyfree_peer_long=1 (the "long" lines of tests.list too).
 
 PEER_DIR=/lazyfree/peer
 PEER_PASS=base
 PEER_TESTS='*'
+PEER_LONG=0
 set -f
 for w in $(cat /proc/cmdline); do
 	case $w in
 	lazyfree_peer_pass=*) PEER_PASS=${w#*=} ;;
 	lazyfree_peer_tests=*) PEER_TESTS=${w#*=} ;;
+	lazyfree_peer_long=*) PEER_LONG=${w#*=} ;;
 	esac
 done
 set +f
@@ -99,7 +102,10 @@ apply() {
 	echo "$oc" >/proc/sys/vm/overcommit_memory
 }
 while read -r kind tmo settings cmd; do
-	[ "$kind" = run ] || continue
+	case $kind:$PEER_LONG in
+	run:* | long:1) ;;
+	*) continue ;;
+	esac
 	# shellcheck disable=SC2254
 	case $cmd in $PEER_TESTS) ;; *) continue ;; esac
 	apply "$settings"
