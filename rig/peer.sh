@@ -28,6 +28,7 @@
 # make check that holds it),
 # PEER_PASSES (default "base dontneed"; "base control" compares two runs
 # without the module, to see what is not deterministic),
+# PEER_CACHE (default $LAZYFREE_CACHE/peer: source tree and binaries),
 # LAZYFREE_BUILD, LAZYFREE_CACHE, QEMU_MEM/QEMU_SMP (default 2G/2).
 set -eu -o pipefail
 
@@ -48,7 +49,7 @@ PEER_PASSES=${PEER_PASSES:-base dontneed}
 read -r PASS_A PASS_B PASS_X <<<"$PEER_PASSES"
 [ -n "$PASS_B" ] && [ -z "$PASS_X" ] && [ "$PASS_A" != "$PASS_B" ] ||
 	die "PEER_PASSES='$PEER_PASSES': two different names (dontneed loads the module, any other name does not)"
-PEER_CACHE=$CACHE/peer
+PEER_CACHE=${PEER_CACHE:-$CACHE/peer}
 PEER_SRC=$PEER_CACHE/$KSRC_PKG
 OUT=$BUILD/peer
 LOGS=$BUILD/logs
