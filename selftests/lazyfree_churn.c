@@ -51,7 +51,7 @@
 #include "lf_harness.h"
 #include "lf_util.h"
 
-#define NCGROUPS		1000
+#define NCGROUPS		(lf_thorough() ? 1000 : 200)
 #define SETTLE_MS		15000
 #define DISCOVER_MS		500
 

@@ -46,7 +46,7 @@
 #include "lf_harness.h"
 #include "lf_util.h"
 
-#define WRITES_PER_FILE	10000
+#define WRITES_PER_FILE	(lf_thorough() ? 10000 : 2000)
 #define CONC_WRITERS	4
 #define CONC_WRITES	2500		/* per writer thread */
 #define MAX_IDS		4096

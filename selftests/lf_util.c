@@ -274,6 +274,13 @@ const char *lf_hook_env(void)
 	return env && *env ? env : NULL;
 }
 
+bool lf_thorough(void)
+{
+	const char *env = getenv("LAZYFREE_THOROUGH");
+
+	return !env || strcmp(env, "0");
+}
+
 int lf_cg_id(const char *path, uint64_t *id)
 {
 	struct stat st;

@@ -43,6 +43,12 @@ bool lf_module_loaded(void);
 const char *lf_cgroup_root(void);
 const char *lf_lane(void);	/* "v2" or "v1" */
 const char *lf_hook_env(void);	/* "ftrace", "kprobe" or NULL */
+/*
+ * LAZYFREE_THOROUGH=1: run the long reliability loops at the issue's full
+ * size.  The rig sets it in one boot per kernel; the others run them
+ * smaller (manual runs: full size unless LAZYFREE_THOROUGH=0).
+ */
+bool lf_thorough(void);
 
 struct lf_cg {
 	char path[PATH_MAX];	/* absolute directory */
