@@ -337,8 +337,10 @@ main() {
 	read -r _ n_total n_same n_exp n_unexp <<<"$(grep '^FIGURES ' "$OUT/comparison.txt")"
 	echo
 	echo "skipped here (peer/tests.list):"
-	awk -v long="$PEER_LONG" '$1 == "skip" || $1 == "nobuild" { $1 = "  " $1 ":"; print }
-		$1 == "long" && long != 1 { $1 = "  long (PEER_LONG=1 runs it):"; $2 = $3 = ""; print }' "$REPO/peer/tests.list" | tr -s ' '
+	awk -v long="$PEER_LONG" '
+		$1 == "skip" || $1 == "nobuild" { k = $1; sub(/^[a-z]+ +/, ""); print "  " k ": " $0 }
+		$1 == "long" && long != 1 { sub(/^long +[^ ]+ +[^ ]+ +/, ""); print "  long (PEER_LONG=1 runs it): " $0 }' \
+		"$REPO/peer/tests.list"
 	echo
 	echo "results: $OUT/{$PASS_A,$PASS_B}.results, logs: $LOGS/peer-$rel-{$PASS_A,$PASS_B}/"
 	echo "time: $(($(now) - start)) s (guests $(($(now) - bootstart)) s)"
