@@ -273,7 +273,10 @@ main() {
 	mkdir -p "$stage/lazyfree/peer"
 	cp -a "$PEER_BIN"/. "$stage/lazyfree/peer/"
 	cp "$REPO/peer/tests.list" "$stage/lazyfree/peer/tests.list"
-	cp "$(kernel_dir "$rel")/root/boot/config-$rel" "$stage/lazyfree/peer/kconfig" 2>/dev/null || true
+	# gzip'd: va_high_addr_switch.sh reads it with "gzip -dcfq", and
+	# busybox gzip does not pass plain text through.
+	gzip -c "$(kernel_dir "$rel")/root/boot/config-$rel" >"$stage/lazyfree/peer/kconfig.gz" 2>/dev/null ||
+		rm -f "$stage/lazyfree/peer/kconfig.gz"
 	initramfs_pack "$stage" "$OUT/initrd-$rel.gz"
 
 	bootstart=$(now)

@@ -48,7 +48,7 @@ echo "LAZYFREE-PEER-INFO pass $PEER_PASS, kernel $(uname -r), $(nproc) CPUs, $(a
 # notes): root, /boot/config-<release> for va_high_addr_switch.sh,
 # a shared /tmp; per test, the settings of its tests.list line.
 mkdir -p /boot
-[ -f $PEER_DIR/kconfig ] && cp $PEER_DIR/kconfig "/boot/config-$(uname -r)"
+[ -f $PEER_DIR/kconfig.gz ] && cp $PEER_DIR/kconfig.gz "/boot/config-$(uname -r)"
 # No address-space randomisation: both passes lay out memory alike
 # (mremap_test maps at fixed addresses that a randomly placed mapping can
 # occupy: "Failed to map dest preamble region: File exists").
@@ -120,8 +120,6 @@ while read -r kind tmo settings cmd; do
 	to=
 	[ "$rc" = 137 ] && [ $((t1 - t0)) -ge "$tmo" ] && to=" timeout"
 	echo "LAZYFREE-PEER-END rc=$rc secs=$((t1 - t0))$to"
-	# A test that leaves a child behind must not run into the next one.
-	cd $PEER_DIR
 done <$PEER_DIR/tests.list
 set_hugepages 0
 
