@@ -11,6 +11,9 @@
 #   make demo                 Go and jemalloc in free/dontneed cgroups, plot
 #   make bench                instructions per madvise, deterministic (-icount);
 #                             writes Documentation/benchmarks.rst
+#   make check-peer           the kernel's mm selftests without and with the
+#                             module (default_mode=dontneed), Debian 6.12
+#                             (peer/README.md; PEER_LONG=1 for the long ones)
 #   make rig-test             self-test of the rig's log scanner
 #   make install              module (for KDIR's kernel), lazyfreectl, man
 #                             page, lazyfree.service and example configs
@@ -56,7 +59,10 @@ demo:
 bench:
 	rig/bench.sh
 
-.PHONY: all module userspace clean check rig-test demo bench
+check-peer:
+	rig/peer.sh
+
+.PHONY: all module userspace clean check check-peer rig-test demo bench
 
 # ---- Installing (Documentation/admin-guide/lazyfree-install.rst) ----
 # One version for the project: userspace/VERSION.

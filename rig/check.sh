@@ -295,6 +295,32 @@ host_rig_selftest() {
 	fi
 }
 
+# Issue 6 item 5: the kernel's own mm selftests without and with the
+# module (default_mode=dontneed), on Debian 6.12 only: two more guests,
+# ~1.5-3 min (rig/peer.sh, peer/README.md).  PEER=0 leaves it out.
+host_peer_suite() {
+	local rel lg=$BUILD/logs/peer.log
+	if [ "${PEER:-1}" != 1 ]; then
+		summary "peer: mm selftests: skipped (PEER=0)"
+		count 0 0 1
+		return
+	fi
+	# shellcheck disable=SC2086
+	rel=$(printf '%s\n' $MODULE_OK | grep '^6\.12\.' | head -n 1 || true)
+	if [ -z "$rel" ]; then
+		summary "peer: mm selftests: skipped (no Debian 6.12 kernel with a built module in this run)"
+		count 0 0 1
+		return
+	fi
+	if PEER_REL=$rel PEER_KO=$BUILD/kernels/$rel/lazyfree.ko "$RIG_DIR/peer.sh" >"$lg" 2>&1; then
+		count 1 0 0
+	else
+		count 0 1 0
+		sed -n '/^differences:/,/^$/p; /FAIL/p' "$lg" >&2
+	fi
+	summary "$(tail -n 1 "$lg") (log: $lg)"
+}
+
 # Production install (issue 8): packaging/check.sh (host: make install
 # layout, systemd-analyze verify, dkms add/build/install per kernel,
 # manifests) and packaging/vm-check.sh (QEMU: the unit's commands bring
@@ -347,6 +373,7 @@ main() {
 	build_all
 	run_boots
 	report_lanes
+	host_peer_suite
 	host_unit_tests
 	host_checkpatch
 	host_rig_selftest
