@@ -40,7 +40,8 @@ static bool notrace lf_vma_lazyfree(struct vm_area_struct *vma)
 }
 
 /*
- * 6.1 .. 6.14: madvise_dontneed_free() asks
+ * 6.1 and 6.12 (the function has this form from 5.18 to 6.14):
+ * madvise_dontneed_free() asks
  * madvise_dontneed_free_valid_vma(vma, start, &end, behavior) whether the
  * VMA may be freed, returns -EINVAL if not and 0 at once if the range came
  * back empty, and otherwise calls madvise_free_single_vma(), which refuses

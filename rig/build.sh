@@ -25,18 +25,27 @@ build_warnings() {
 # host, or for a kernel of another suite in that suite's chroot, with the
 # compiler its headers ask for.
 module_make() {
-	local rel=$1 kdir=$2 src=$3 suite cc
+	local rel=$1 kdir=$2 src=$3 suite
 	suite=$(kernel_suite "$rel")
 	if [ -z "$suite" ]; then
 		make -C "$kdir" M="$src" modules
 		return
 	fi
+	module_chroot_ensure "$rel" &&
+		chroot_run "$suite" make -C "$kdir" M="$src" modules
+}
+
+# The chroot a kernel of another suite builds in, with the compiler its
+# headers ask for; nothing to do for a kernel of the host's suite.
+module_chroot_ensure() {
+	local rel=$1 suite cc
+	suite=$(kernel_suite "$rel")
+	[ -n "$suite" ] || return 0
 	# shellcheck disable=SC2046
 	cc=$(apt-cache $(suite_apt_opts "$suite") depends "linux-headers-$rel" 2>/dev/null |
 		awk '$1 ~ /Depends:$/ && $2 ~ /^(gcc-|linux-compiler-gcc)/ { print $2 }' | sort -u)
 	# shellcheck disable=SC2046
-	chroot_ensure "$suite" $cc $(suite_chroot_pkgs "$suite") &&
-		chroot_run "$suite" make -C "$kdir" M="$src" modules
+	chroot_ensure "$suite" $cc $(suite_chroot_pkgs "$suite")
 }
 
 # Build module/lazyfree.ko for kernel <rel> into <outdir>/lazyfree.ko.

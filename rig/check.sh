@@ -369,6 +369,12 @@ main() {
 		kernel_fetch "$rel"
 	done
 	ksrc_fetch
+	# chroots of other suites (a debootstrap each, the first time) side
+	# by side; a failure shows again, with its log, in build_module
+	for rel in $KERNEL_RELS; do
+		module_chroot_ensure "$rel" >/dev/null 2>&1 &
+	done
+	wait || true
 	flock -u 9
 	build_all
 	run_boots
