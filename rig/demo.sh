@@ -61,18 +61,7 @@ fi
 log "demo: $(go version), jemalloc $(dpkg-query -W -f='${Version}' libjemalloc-dev), $(gnuplot --version)"
 
 rel=$(kernel_resolve "$DEMO_KERNEL")
-# The cache lock guards unpacking; a kernel already unpacked is only read.
-exec 9>"$CACHE/.lock"
-if ! flock -n 9; then
-	if [ -f "$(kernel_dir "$rel")/complete" ]; then
-		log "demo: the cache is locked by a make check; $rel is unpacked already: reading it"
-	else
-		log "demo: another make check uses $CACHE; waiting"
-		flock 9
-	fi
-fi
-kernel_fetch "$rel"
-flock -u 9
+kernel_fetch_shared demo "$rel"
 
 build_module "$rel" "$OUT/$rel" || die "demo: the module does not build for $rel"
 build_userspace || die "demo: userspace/lazyfreectl does not build"

@@ -155,6 +155,24 @@ kernel_fetch() {
 	echo "$want" >"$dir/complete"
 }
 
+# kernel_fetch for a script beside make check (demo, peer): the cache lock
+# guards unpacking, so wait for it, unless <rel> is unpacked already and
+# only read.  WHO names the script in the log.
+kernel_fetch_shared() {
+	local who=$1 rel=$2
+	exec 9>"$CACHE/.lock"
+	if ! flock -n 9; then
+		if [ -f "$(kernel_dir "$rel")/complete" ]; then
+			log "$who: the cache is locked by a make check; $rel is unpacked already: reading it"
+		else
+			log "$who: another make check uses $CACHE; waiting"
+			flock 9
+		fi
+	fi
+	kernel_fetch "$rel"
+	flock -u 9
+}
+
 # Debian's per-flavour headers Makefile names the -common tree (and from
 # 7.x its own output directory) by absolute /usr/src paths; point them
 # (and any absolute symlink) into the cache instead.

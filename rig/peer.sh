@@ -241,17 +241,7 @@ main() {
 	else
 		rel=$(kernel_resolve "$PEER_KERNEL")
 	fi
-	exec 9>"$CACHE/.lock"
-	if ! flock -n 9; then
-		if [ -f "$(kernel_dir "$rel")/complete" ]; then
-			log "peer: the cache is locked by a make check; $rel is unpacked already: reading it"
-		else
-			log "peer: another make check uses $CACHE; waiting"
-			flock 9
-		fi
-	fi
-	kernel_fetch "$rel"
-	flock -u 9
+	kernel_fetch_shared peer "$rel"
 
 	exec 7>"$PEER_CACHE/.lock"
 	flock -n 7 || { log "peer: another run builds in $PEER_CACHE; waiting"; flock 7; }

@@ -22,20 +22,6 @@
 #define VANISH_MS	10000	/* pruned each second; TCG timers run late */
 #define NPAGES		16
 
-static int count_tracked(void)
-{
-	DIR *d = opendir(LF_SYSFS "/cgroups");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		n += de->d_name[0] >= '0' && de->d_name[0] <= '9';
-	closedir(d);
-	return n;
-}
-
 FIXTURE(discovery) {
 	struct lf_global g;
 	struct lf_cg cg;
@@ -164,7 +150,7 @@ TEST_F(discovery, removed_configured_vanishes)
 /* Create, advise (discover), remove N cgroups; tracked set returns. */
 TEST_F_TIMEOUT(discovery, churn, 200)
 {
-	int n0 = count_tracked(), n1, n = 200, discovered = 0;
+	int n0 = lf_count_tracked(), n1, n = 200, discovered = 0;
 	long start = lf_now_ms();
 
 	ASSERT_LE(0, n0);
@@ -181,7 +167,7 @@ TEST_F_TIMEOUT(discovery, churn, 200)
 		ASSERT_EQ(0, lf_cg_destroy(&cg));
 	}
 	for (int waited = 0; waited < 10000; waited += 100) {
-		n1 = count_tracked();
+		n1 = lf_count_tracked();
 		if (n1 <= n0)
 			break;
 		lf_msleep(100);

@@ -373,20 +373,6 @@ static void case_free(struct lf_result *r, const void *arg)
 	r->err = errno;
 }
 
-static int count_tracked(void)
-{
-	DIR *d = opendir(LF_SYSFS "/cgroups");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		n += de->d_name[0] >= '0' && de->d_name[0] <= '9';
-	closedir(d);
-	return n;
-}
-
 TEST_F_TIMEOUT(security, bounded_by_max_cgroups, 120)
 {
 	struct lf_cg cg[NBOUND];
@@ -400,7 +386,7 @@ TEST_F_TIMEOUT(security, bounded_by_max_cgroups, 120)
 	ASSERT_EQ(0, lf_ko_unload(NULL));
 	snprintf(param, sizeof(param), "max_cgroups=%d", BOUND);
 	ASSERT_EQ(0, lf_ko_load(param));
-	ASSERT_EQ(0, count_tracked());
+	ASSERT_EQ(0, lf_count_tracked());
 	for (int i = 0; i < NBOUND; i++) {
 		char name[64];
 
@@ -413,13 +399,13 @@ TEST_F_TIMEOUT(security, bounded_by_max_cgroups, 120)
 	for (int i = 0; i < NBOUND; i++) {
 		ASSERT_EQ(0, lf_run(cg[i].path, case_free, NULL, self->r)) TH_LOG("%s", self->r->msg);
 		ASSERT_EQ(0, self->r->ret);
-		n = count_tracked();
+		n = lf_count_tracked();
 		most = n > most ? n : most;
 	}
 	ASSERT_EQ(0, lf_attr_u64("free_bytes", &f1));
 	for (int i = 0; i < 30; i++) {
 		lf_msleep(100);
-		n = count_tracked();
+		n = lf_count_tracked();
 		most = n > most ? n : most;
 	}
 	ksft_print_msg("max_cgroups=%d: %d cgroups advised, at most %d tracked; node free_bytes +%llu, want %zu\n",
@@ -438,7 +424,7 @@ TEST_F_TIMEOUT(security, bounded_by_max_cgroups, 120)
 		EXPECT_FALSE(lf_cg_tracked(cg[i].id));
 		break;
 	}
-	EXPECT_EQ(BOUND, count_tracked());
+	EXPECT_EQ(BOUND, lf_count_tracked());
 	for (int i = NBOUND - 1; i >= 0; i--)
 		lf_cg_destroy(&cg[i]);
 }

@@ -274,6 +274,20 @@ const char *lf_hook_env(void)
 	return env && *env ? env : NULL;
 }
 
+int lf_count_tracked(void)
+{
+	DIR *d = opendir(LF_SYSFS "/cgroups");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] >= '0' && de->d_name[0] <= '9';
+	closedir(d);
+	return n;
+}
+
 bool lf_thorough(void)
 {
 	const char *env = getenv("LAZYFREE_THOROUGH");

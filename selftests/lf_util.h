@@ -33,6 +33,7 @@ int lf_cg_attr_read(uint64_t id, const char *attr, char *buf, size_t size);
 int lf_cg_attr_write(uint64_t id, const char *attr, const char *s);
 int lf_cg_attr_u64(uint64_t id, const char *attr, uint64_t *val);
 bool lf_cg_tracked(uint64_t id);
+int lf_count_tracked(void);	/* cgroups/<id> directories, or -1 */
 /* Poll up to timeout_ms for cgroups/<id>/ to (dis)appear; returns ms waited or -1. */
 int lf_wait_tracked(uint64_t id, bool want, int timeout_ms);
 int lf_track(uint64_t id);	/* cgroups/add, EEXIST is fine */
