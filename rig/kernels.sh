@@ -46,14 +46,21 @@ kernels_selected() {
 	local meta rel k
 	for meta in $LAZYFREE_KERNEL_METAS; do
 		rel=$(kernel_resolve "$meta")
-		[ -n "${KERNELS:-}" ] || { echo "$rel"; continue; }
+		if [ -z "${KERNELS:-}" ]; then
+			echo "$rel"
+			continue
+		fi
 		for k in $KERNELS; do
 			case $rel in
 			"$k" | "$k".* | "$k"-* | "$k"+*) echo "$rel"; break ;;
 			esac
-			[ "$meta" = "$k" ] && { echo "$rel"; break; }
+			if [ "$meta" = "$k" ]; then
+				echo "$rel"
+				break
+			fi
 		done
 	done
+	return 0
 }
 
 # Exact .deb file name the archive (of suite $2, default the host's) has
