@@ -236,8 +236,6 @@ static int verdict(const struct world *w, struct state *st, enum lf_file f,
 static int read_state(const struct world *w, struct state *s)
 {
 	char buf[64];
-	struct dirent *de;
-	DIR *d;
 
 	memset(s, 0, offsetof(struct state, ids));
 	if (lf_attr_read("enabled", buf, sizeof(buf)))
@@ -248,19 +246,8 @@ static int read_state(const struct world *w, struct state *s)
 	s->default_mode = match_word(buf, strlen(buf), 0);
 	s->mode = lf_read_file(w->mode_path, buf, sizeof(buf)) ? -1 :
 		  match_word(buf, strlen(buf), 0);
-	d = opendir(LF_SYSFS "/cgroups");
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) && s->nids < MAX_IDS) {
-		char *end;
-		uint64_t v = strtoull(de->d_name, &end, 10);
-
-		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && !*end)
-			s->ids[s->nids++] = v;
-	}
-	closedir(d);
-	qsort(s->ids, s->nids, sizeof(s->ids[0]), cmp_u64);
-	return 0;
+	s->nids = lf_tracked_ids(s->ids, MAX_IDS);
+	return s->nids < 0 ? -1 : 0;
 }
 
 static bool same_state(const struct state *a, const struct state *b,

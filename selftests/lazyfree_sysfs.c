@@ -31,17 +31,8 @@ struct state {
 	uint64_t ids[MAX_IDS];
 };
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int read_state(uint64_t id, struct state *s)
 {
-	DIR *d;
-	struct dirent *de;
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -52,19 +43,8 @@ static int read_state(uint64_t id, struct state *s)
 		err = lf_cg_attr_read(id, "mode", s->mode, sizeof(s->mode));
 	if (err)
 		return err;
-	d = opendir(LF_SYSFS "/cgroups");
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)) && s->nids < MAX_IDS) {
-		char *end;
-		uint64_t v = strtoull(de->d_name, &end, 10);
-
-		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && !*end)
-			s->ids[s->nids++] = v;
-	}
-	closedir(d);
-	qsort(s->ids, s->nids, sizeof(s->ids[0]), cmp_u64);
-	return 0;
+	s->nids = lf_tracked_ids(s->ids, MAX_IDS);
+	return s->nids < 0 ? -errno : 0;
 }
 
 static bool same_state(const struct state *a, const struct state *b, char *why, size_t n)

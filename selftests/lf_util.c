@@ -288,6 +288,33 @@ int lf_count_tracked(void)
 	return n;
 }
 
+static int lf_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int lf_tracked_ids(uint64_t *ids, int max)
+{
+	DIR *d = opendir(LF_SYSFS "/cgroups");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) && n < max) {
+		char *end;
+		uint64_t v = strtoull(de->d_name, &end, 10);
+
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && !*end)
+			ids[n++] = v;
+	}
+	closedir(d);
+	qsort(ids, n, sizeof(*ids), lf_cmp_u64);
+	return n;
+}
+
 bool lf_thorough(void)
 {
 	const char *env = getenv("LAZYFREE_THOROUGH");
