@@ -131,7 +131,7 @@ struct live_arg {
 static void case_live(struct lf_result *r, const void *arg)
 {
 	const struct live_arg *a = arg;
-	const char *modes[] = { "free", "dontneed", "free", "dontneed" };
+	static const char * const modes[] = { "free", "dontneed", "free", "dontneed" };
 	size_t len = 16 * lf_pagesize;
 	char *p = lf_map_anon(len);
 

@@ -92,7 +92,7 @@ TEST_F(discovery, other_advice_does_not_discover)
 {
 	static const int advice[] = { MADV_DONTNEED, MADV_COLD, MADV_WILLNEED };
 
-	for (size_t i = 0; i < sizeof(advice) / sizeof(advice[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(advice); i++) {
 		ASSERT_EQ(0, lf_run(self->cg.path, case_advise, &advice[i], self->r))
 			TH_LOG("%s", self->r->msg);
 	}

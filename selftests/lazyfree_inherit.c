@@ -128,7 +128,7 @@ static const struct step chain_steps[] = {
 
 TEST_F_TIMEOUT(inherit, chain, 120)
 {
-	for (size_t i = 0; i < sizeof(chain_steps) / sizeof(chain_steps[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(chain_steps); i++) {
 		const struct step *st = &chain_steps[i];
 
 		if (st->who == 3) {

@@ -373,8 +373,8 @@ static void c_unaligned_start(struct lf_result *r, const void *arg)
 struct uffd_reader {
 	int fd;
 	volatile int stop;
-	volatile long events;	/* UFFD_EVENT_REMOVE seen */
-	volatile long faults;	/* missing-page faults: the data was gone */
+	long events;		/* UFFD_EVENT_REMOVE seen */
+	long faults;		/* missing-page faults: the data was gone */
 };
 
 /*

@@ -216,7 +216,7 @@ TEST_F_TIMEOUT(sysfs, invalid_writes_rejected, 120)
 	int tried = 0;
 
 	ASSERT_EQ(0, read_state(self->tracked.id, self->s0));
-	for (size_t i = 0; i < sizeof(bad_writes) / sizeof(bad_writes[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad_writes); i++) {
 		const struct bad *b = &bad_writes[i];
 		int err;
 
@@ -366,13 +366,13 @@ TEST_F(sysfs, permissions)
 	char path[PATH_MAX];
 	struct stat st;
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		snprintf(path, sizeof(path), LF_SYSFS "/%s", files[i].f);
 		ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s: %s", path, strerror(errno));
 		EXPECT_EQ(files[i].mode, st.st_mode & 07777) TH_LOG("%s: mode %o", path, st.st_mode & 07777);
 		EXPECT_EQ(0U, st.st_uid);
 	}
-	for (size_t i = 0; i < sizeof(cgfiles) / sizeof(cgfiles[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cgfiles); i++) {
 		snprintf(path, sizeof(path), LF_SYSFS "/cgroups/%llu/%s",
 			 (unsigned long long)self->tracked.id, cgfiles[i].f);
 		ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s: %s", path, strerror(errno));
@@ -389,7 +389,7 @@ TEST_F(sysfs, one_value_per_file)
 	};
 	char path[PATH_MAX], buf[256];
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		int fd;
 		ssize_t n;
 

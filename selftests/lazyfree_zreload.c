@@ -135,7 +135,7 @@ TEST_F_TIMEOUT(reload, bad_parameters_refused, 120)
 		"max_cgroups=0", "max_cgroups=1048577",
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		if (lf_module_loaded())
 			lf_module_unload();
 		EXPECT_NE(0, lf_module_load(bad[i])) TH_LOG("insmod %s succeeded", bad[i]);

@@ -21,6 +21,11 @@
 
 #include "lf_util.h"
 
+/* as kselftest.h has it; this file does not include kselftest.h */
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 size_t lf_pagesize = 4096;
 
 static void __attribute__((constructor)) lf_init(void)
@@ -240,15 +245,14 @@ const char *lf_cgroup_root(void)
 
 	if (root[0])
 		return root;
-	if (env && *env) {
+	if (env && *env)
 		snprintf(root, sizeof(root), "%s", env);
-	} else if (!stat("/sys/fs/cgroup/cgroup.controllers", &st)) {
+	else if (!stat("/sys/fs/cgroup/cgroup.controllers", &st))
 		snprintf(root, sizeof(root), "/sys/fs/cgroup");
-	} else if (!stat("/sys/fs/cgroup/memory/cgroup.procs", &st)) {
+	else if (!stat("/sys/fs/cgroup/memory/cgroup.procs", &st))
 		snprintf(root, sizeof(root), "/sys/fs/cgroup/memory");
-	} else {
+	else
 		snprintf(root, sizeof(root), "/sys/fs/cgroup");
-	}
 	/* strip trailing slashes */
 	for (size_t n = strlen(root); n > 1 && root[n - 1] == '/'; n--)
 		root[n - 1] = '\0';
@@ -631,11 +635,11 @@ char *lf_map_anon(size_t len)
 
 int lf_tmpfile(size_t len, unsigned char c)
 {
-	const char *dirs[] = { getenv("TMPDIR"), "/tmp", "/dev/shm", "/var/tmp", "." };
+	const char * const dirs[] = { getenv("TMPDIR"), "/tmp", "/dev/shm", "/var/tmp", "." };
 	char buf[4096];
 	int fd = -1;
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fd < 0; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) && fd < 0; i++) {
 		char path[PATH_MAX];
 
 		if (!dirs[i])
