@@ -11,6 +11,9 @@
 #   make demo                 Go and jemalloc in free/dontneed cgroups, plot
 #   make bench                instructions per madvise, deterministic (-icount);
 #                             writes Documentation/benchmarks.rst
+#   make check-debug          the selftests on linux-source-6.12 built with
+#                             KASAN, lockdep, kmemleak, DEBUG_ATOMIC_SLEEP
+#                             (kernel cached; first build ~15 min)
 #   make check-peer           the kernel's mm selftests without and with the
 #                             module (default_mode=dontneed), Debian 6.12
 #                             (peer/README.md; PEER_LONG=1 for the long ones)
@@ -59,10 +62,13 @@ demo:
 bench:
 	rig/bench.sh
 
+check-debug:
+	rig/check.sh --debug
+
 check-peer:
 	rig/peer.sh
 
-.PHONY: all module userspace clean check check-peer rig-test demo bench
+.PHONY: all module userspace clean check check-debug check-peer rig-test demo bench
 
 # ---- Installing (Documentation/admin-guide/lazyfree-install.rst) ----
 # One version for the project: userspace/VERSION.

@@ -5,7 +5,24 @@
 # results, run the host-side checks, and end with one line
 #   N passed, N failed, N skipped
 # Exit status 0 only when nothing failed.  Settings: see rig/lib.sh.
+#
+# `rig/check.sh --debug` (make check-debug) does the same builds and boots
+# on one kernel instead: linux-source-6.12 with KASAN, lockdep, kmemleak and
+# DEBUG_ATOMIC_SLEEP (rig/debug.sh), then counts those checkers' reports;
+# the host-side checks, which do not depend on the kernel, are left to
+# `make check`.
 set -eu -o pipefail
+
+CHECK_DEBUG=0
+if [ "${1:-}" = --debug ]; then
+	CHECK_DEBUG=1
+	# Every test runs several times slower under KASAN, lockdep and TCG.
+	export LAZYFREE_BOOT_TIMEOUT=${LAZYFREE_BOOT_TIMEOUT:-5400}
+	export LAZYFREE_TEST_TIMEOUT=${LAZYFREE_TEST_TIMEOUT:-1800}
+elif [ $# != 0 ]; then
+	echo "usage: $0 [--debug]" >&2
+	exit 2
+fi
 
 . "$(dirname "$0")/lib.sh"
 . "$RIG_DIR/deps.sh"
@@ -14,6 +31,7 @@ set -eu -o pipefail
 . "$RIG_DIR/initramfs.sh"
 . "$RIG_DIR/qemu.sh"
 . "$RIG_DIR/scan.sh"
+. "$RIG_DIR/debug.sh"
 
 N_PASS=0
 N_FAIL=0
@@ -44,6 +62,11 @@ trap on_exit EXIT
 
 KERNEL_RELS=""
 select_kernels() {
+	if [ "$CHECK_DEBUG" = 1 ]; then
+		KERNEL_RELS=$(debug_kernel_ensure)
+		log "check: debug kernel $KERNEL_RELS; lanes: $LANES; hooks: $HOOKS"
+		return
+	fi
 	KERNEL_RELS=$(kernels_selected | tr '\n' ' ')
 	[ -n "$KERNEL_RELS" ] || die "KERNELS='${KERNELS:-}' matches none of: $LAZYFREE_KERNEL_METAS"
 	log "check: kernels: $KERNEL_RELS; lanes: $LANES; hooks: $HOOKS"
@@ -350,6 +373,39 @@ host_packaging() {
 	done
 }
 
+# make check-debug: the debug checkers' reports over every boot, by kind,
+# as one check.  The console scanner has failed each report already; this
+# names them, and fails a boot that never reached the kmemleak scan and
+# lockdep verdict (guest/check.sh) as well, so a kernel built without the
+# checkers cannot pass.
+debug_verdict() {
+	local job rest logdir n kasan=0 lockdep=0 sleep=0 leaks=0 missing=0
+	for job in $BOOTS; do
+		rest=${job#*:}
+		logdir=$BUILD/logs/${job%%:*}-${rest%%:*}-${rest#*:}
+		n=$(debug_console_counts "$logdir/console.log")
+		set -- $n
+		kasan=$((kasan + $1)) lockdep=$((lockdep + $2)) sleep=$((sleep + $3))
+		n=$(tr -d '\r' <"$logdir/guest.log" 2>/dev/null |
+			sed -n 's/^LAZYFREE-CHECK fail kmemleak: \([0-9]*\) suspected.*/\1/p' | head -n 1)
+		leaks=$((leaks + ${n:-0}))
+		for n in kmemleak lockdep; do
+			if ! grep -q "^LAZYFREE-CHECK [a-z]* $n: " "$logdir/guest.log" 2>/dev/null; then
+				log "check: $logdir: no $n verdict (the guest died first, or the kernel lacks $n)"
+				missing=$((missing + 1))
+			fi
+		done
+	done
+	n="debug: $(echo $BOOTS | wc -w) boots: $kasan KASAN, $lockdep lockdep, $leaks kmemleak, $sleep atomic-sleep reports"
+	if [ $((kasan + lockdep + sleep + leaks + missing)) = 0 ]; then
+		count 1 0 0
+	else
+		count 0 1 0
+		[ "$missing" = 0 ] || n="$n; $missing verdicts missing"
+	fi
+	summary "$n"
+}
+
 main() {
 	local start rel
 	mkdir -p "$BUILD/logs" "$CACHE"
@@ -365,9 +421,11 @@ main() {
 	apt_update
 	deps_install
 	select_kernels
-	for rel in $KERNEL_RELS; do
-		kernel_fetch "$rel"
-	done
+	if [ "$CHECK_DEBUG" = 0 ]; then
+		for rel in $KERNEL_RELS; do
+			kernel_fetch "$rel"
+		done
+	fi
 	ksrc_fetch
 	# chroots of other suites (a debootstrap each, the first time) side
 	# by side; a failure shows again, with its log, in build_module
@@ -379,11 +437,15 @@ main() {
 	build_all
 	run_boots
 	report_lanes
-	host_peer_suite
-	host_unit_tests
-	host_checkpatch
-	host_rig_selftest
-	host_packaging
+	if [ "$CHECK_DEBUG" = 1 ]; then
+		debug_verdict
+	else
+		host_peer_suite
+		host_unit_tests
+		host_checkpatch
+		host_rig_selftest
+		host_packaging
+	fi
 	echo ""
 	printf '%s' "$SUMMARY"
 	if [ "$N_FAIL" != 0 ]; then

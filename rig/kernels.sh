@@ -195,25 +195,33 @@ kernel_fix_headers() {
 	done
 }
 
-# The kselftest harness and checkpatch from the linux-source package:
-# extract only what the rig needs.
-ksrc_fetch() {
-	local tarball=/usr/src/$KSRC_PKG.tar.xz ver
+# ksrc_unpack WHO DIR [TAR ARGS...]: DIR (<parent>/$KSRC_PKG) becomes the
+# installed $KSRC_PKG's tree, or the parts TAR ARGS name or exclude,
+# unless DIR/complete names that version already.  WHO names the caller
+# in the log.
+ksrc_unpack() {
+	local who=$1 dir=$2 ver tarball=/usr/src/$KSRC_PKG.tar.xz
+	shift 2
 	ver=$(dpkg-query -W -f='${Version}' "$KSRC_PKG" 2>/dev/null) ||
-		die "$KSRC_PKG is not installed"
-	if [ -f "$KSRC_DIR/complete" ] && [ "$(cat "$KSRC_DIR/complete")" = "$ver" ]; then
-		log "ksrc: $KSRC_PKG $ver already extracted"
+		die "$who: $KSRC_PKG is not installed (apt-get install $KSRC_PKG)"
+	if [ -f "$dir/complete" ] && [ "$(cat "$dir/complete")" = "$ver" ]; then
+		log "$who: $KSRC_PKG $ver already extracted"
 		return 0
 	fi
-	[ -f "$tarball" ] || die "$tarball missing (is $KSRC_PKG installed?)"
-	log "ksrc: extracting selftests and checkpatch from $tarball"
-	rm -rf "$KSRC_DIR"
-	mkdir -p "$CACHE"
-	tar -xJf "$tarball" -C "$CACHE" \
+	[ -f "$tarball" ] || die "$who: $tarball missing (is $KSRC_PKG installed?)"
+	log "$who: extracting $tarball into ${dir%/*}"
+	rm -rf "$dir"
+	mkdir -p "${dir%/*}"
+	tar -xJf "$tarball" -C "${dir%/*}" "$@"
+	echo "$ver" >"$dir/complete"
+}
+
+# The kselftest harness and checkpatch: only what the rig needs.
+ksrc_fetch() {
+	ksrc_unpack ksrc "$KSRC_DIR" \
 		"$KSRC_PKG/tools/testing/selftests" \
 		"$KSRC_PKG/tools/include" \
 		"$KSRC_PKG/scripts/checkpatch.pl" \
 		"$KSRC_PKG/scripts/spelling.txt" \
 		"$KSRC_PKG/scripts/const_structs.checkpatch"
-	echo "$ver" >"$KSRC_DIR/complete"
 }

@@ -59,23 +59,15 @@ mkdir -p "$LOGS" "$OUT" "$PEER_CACHE"
 # The linux-source tree (less drivers/, sound/, Documentation/) with its
 # uapi headers in usr/include, once per source package version.
 peer_src() {
-	local tarball=/usr/src/$KSRC_PKG.tar.xz ver lg=$LOGS/peer-headers.log
-	ver=$(dpkg-query -W -f='${Version}' "$KSRC_PKG" 2>/dev/null) ||
-		die "peer: $KSRC_PKG is not installed (apt-get install $KSRC_PKG)"
-	if [ -f "$PEER_SRC/complete" ] && [ "$(cat "$PEER_SRC/complete")" = "$ver" ]; then
-		log "peer: $KSRC_PKG $ver tree and headers cached"
-		return 0
-	fi
-	[ -f "$tarball" ] || die "peer: $tarball missing (is $KSRC_PKG installed?)"
-	log "peer: extracting $tarball into $PEER_CACHE (about a minute)"
-	rm -rf "$PEER_SRC" "$PEER_CACHE"/mm-*
-	tar -xJf "$tarball" -C "$PEER_CACHE" \
+	local lg=$LOGS/peer-headers.log
+	ksrc_unpack peer "$PEER_SRC" \
 		--exclude="$KSRC_PKG/drivers" --exclude="$KSRC_PKG/sound" \
 		--exclude="$KSRC_PKG/Documentation" --exclude="$KSRC_PKG/firmware"
-	log "peer: make headers ($KSRC_PKG $ver)"
+	[ -f "$PEER_SRC/usr/include/.complete" ] && return 0
+	log "peer: make headers ($KSRC_PKG $(cat "$PEER_SRC/complete"))"
 	make -C "$PEER_SRC" headers >"$lg" 2>&1 ||
 		{ show_log_tail "$lg"; die "peer: make headers failed (log: $lg)"; }
-	echo "$ver" >"$PEER_SRC/complete"
+	touch "$PEER_SRC/usr/include/.complete"
 }
 
 # The static mm selftests into $PEER_BIN, rebuilt when the source

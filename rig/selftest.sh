@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Self-test of the rig's log scanner (rig/scan.sh) on canned logs in
-# rig/testdata: a passing run, a failing run, and kernel consoles with a
-# WARN, an OOM report (excused), a panic and a hung task.  Prints TAP.
+# rig/testdata: a passing run, a failing run, kernel consoles with a WARN,
+# an OOM report (excused), a panic and a hung task, and the debug kernel's
+# consoles: its banners (excused) and a KASAN, a lockdep and an
+# atomic-sleep report (rig/debug.sh counts each kind).  Prints TAP.
 set -eu -o pipefail
 
 . "$(dirname "$0")/lib.sh"
 . "$RIG_DIR/scan.sh"
+. "$RIG_DIR/debug.sh"
 
 DATA=$RIG_DIR/testdata
 n=0
@@ -31,7 +34,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..11"
 expect guest-pass "5 0 2" "$(scan_guest "$DATA/guest-pass.log" rc=0)"
 expect guest-fail "4 6 0" "$(scan_guest "$DATA/guest-fail.log" rc=124)" \
 	"rewrite.c:42:file_private:Expected data[0] (0) == 'x' (120)"
@@ -44,5 +47,10 @@ expect console-panic "0 1 0" "$(scan_console "$DATA/console-panic.log")" \
 expect console-hung "0 1 0" "$(scan_console "$DATA/console-hung.log")" \
 	"blocked for more than 120 seconds"
 expect guest-missing "0 1 0" "$(scan_guest "$DATA/does-not-exist.log" rc=1)"
+expect console-debug-clean "0 0 0" "$(scan_console "$DATA/console-debug-clean.log")"
+expect console-debug-reports "0 3 0" "$(scan_console "$DATA/console-debug-reports.log")" \
+	"BUG: sleeping function called from invalid context"
+# KASAN, lockdep, atomic sleep
+expect debug-counts "1 1 1" "COUNTS $(debug_console_counts "$DATA/console-debug-reports.log")"
 echo "# Totals: pass:$((n - bad)) fail:$bad"
 [ "$bad" = 0 ]
