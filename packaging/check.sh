@@ -466,11 +466,7 @@ main() {
 		return
 	fi
 	if [ -z "$rels" ]; then
-		for kdir in "$CACHE"/kernels/*/kdir; do
-			[ -f "$kdir/Makefile" ] || continue
-			rel=${kdir%/kdir}
-			rels="$rels ${rel##*/}"
-		done
+		rels=$(cached_debian_kernels | tr '\n' ' ')
 	fi
 	echo "# kernels:${rels:- none in $CACHE/kernels (run make check first)}"
 	copy_tree

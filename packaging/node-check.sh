@@ -96,7 +96,7 @@ cleanup() {
 trap cleanup EXIT
 
 main() {
-	local old=${1:-} new=${2:-} rel kdir rels="" root=$W/root line
+	local old=${1:-} new=${2:-} rels="" root=$W/root line
 	if ! is_root; then
 		echo "ok - node check # SKIP needs root (chroot, mounts)"
 		N_SKIP=1
@@ -107,12 +107,7 @@ main() {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null 2>&1 ||
 		fail "apt-get install debootstrap"
 	if [ -z "$old" ]; then
-		for kdir in "$CACHE"/kernels/*/kdir; do
-			rel=${kdir%/kdir}
-			rel=${rel##*/}
-			[ -f "$kdir/Makefile" ] && [ ! -s "$CACHE/kernels/.suite-$rel" ] && rels="$rels $rel"
-		done
-		rels=$(printf '%s\n' $rels | sort -V)
+		rels=$(cached_debian_kernels host | sort -V)
 		old=$(echo "$rels" | head -n 1)
 		new=$(echo "$rels" | tail -n 1)
 	fi

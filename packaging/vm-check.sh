@@ -60,16 +60,12 @@ vm_kernel() {
 }
 
 main() {
-	local rels="$*" kdir rel
+	local rels="$*" rel
 	mkdir -p "$W" "$BUILD/logs"
 	exec 7>"$W.lock"
 	flock -n 7 || { echo "# another packaging/vm-check.sh uses $W; waiting"; flock 7; }
 	if [ -z "$rels" ]; then
-		for kdir in "$CACHE"/kernels/*/kdir; do
-			[ -f "$kdir/Makefile" ] || continue
-			rel=${kdir%/kdir}
-			rels="$rels ${rel##*/}"
-		done
+		rels=$(cached_debian_kernels | tr '\n' ' ')
 	fi
 	[ -n "$rels" ] || { echo "# no kernels in $CACHE/kernels: run make check first"; echo "0 passed, 1 failed, 0 skipped"; return 1; }
 	rm -rf "$W/src"

@@ -52,3 +52,18 @@ is_root() { [ "$(id -u)" = 0 ]; }
 
 # Seconds since the epoch, for timings.
 now() { date +%s; }
+
+# The Debian kernels a make check unpacked into the cache (with headers to
+# build against), one release a line; with "host", only those of the
+# host's suite (no chroot needed to build for them).  The debug kernel of
+# make check-debug, built there too, is not one of them.
+cached_debian_kernels() {
+	local kdir rel
+	for kdir in "$CACHE"/kernels/*/kdir; do
+		rel=${kdir%/kdir}
+		rel=${rel##*/}
+		[ -f "$kdir/Makefile" ] && [ -d "$CACHE/kernels/$rel/root" ] || continue
+		[ "${1:-}" = host ] && [ -s "$CACHE/kernels/.suite-$rel" ] && continue
+		echo "$rel"
+	done
+}

@@ -148,7 +148,8 @@ kmemleak_verdict() {
 }
 
 # Lockdep turns itself off (debug_locks 0) at its first report of any
-# kind; the report itself is on the console for the host's scanner.
+# kind, and when a taint makes it unreliable (a KASAN report, an oops);
+# the report itself is on the console for the host's scanner.
 lockdep_verdict() {
 	local v
 	[ -r /proc/lockdep_stats ] || return 0
@@ -156,7 +157,7 @@ lockdep_verdict() {
 	if [ "$v" = 1 ]; then
 		check_ok "lockdep: still on after every test (debug_locks 1: no report)"
 	else
-		check_fail "lockdep: debug_locks is '$v': lockdep reported a problem (console log)"
+		check_fail "lockdep: debug_locks is '$v': lock debugging was switched off by a report (console log)"
 	fi
 }
 
