@@ -100,11 +100,16 @@ build_all() {
 		else
 			count 0 1 0
 		fi
+		if [ "$CHECK_DEBUG" = 1 ]; then
+			rc=0; debug_build_leakprobe "$rel" "$BUILD/kernels/$rel" || rc=$?
+			count $((rc == 0)) $((rc != 0)) 0
+		fi
 	done
 }
 
 # Initramfs for kernel <rel>:
 #   /lazyfree/lazyfree.ko
+#   /lazyfree/lf_leakprobe.ko  kmemleak's control (make check-debug only)
 #   /lazyfree/bin/       lazyfreectl, every executable in
 #                        userspace/tests/build/ and in <selftests OUT>/bin/
 #                        (helpers the tests call; on PATH)
@@ -114,6 +119,9 @@ pack_initramfs() {
 	local rel=$1 stage=$BUILD/kernels/$rel/stage t
 	initramfs_base "$stage"
 	cp "$BUILD/kernels/$rel/lazyfree.ko" "$stage/lazyfree/lazyfree.ko"
+	if [ -f "$BUILD/kernels/$rel/lf_leakprobe.ko" ]; then
+		cp "$BUILD/kernels/$rel/lf_leakprobe.ko" "$stage/lazyfree/"
+	fi
 	if [ "$USERSPACE_OK" = 0 ]; then
 		initramfs_add "$stage" "$REPO/userspace/lazyfreectl" /lazyfree/bin/lazyfreectl
 	fi
@@ -282,21 +290,21 @@ host_unit_tests() {
 	fi
 }
 
-# Module sources: module/*.c and module/*.h that are not build products
+# Kernel C: module/*.[ch] and the rig's leak probe, less build products
 # (kbuild's *.mod.c).
-module_sources() {
+kernel_sources() {
 	local f
-	for f in "$REPO"/module/*.c "$REPO"/module/*.h; do
+	for f in "$REPO"/module/*.c "$REPO"/module/*.h "$RIG_DIR"/leakprobe/*.c; do
 		case $f in *.mod.c) continue ;; esac
 		[ -f "$f" ] && echo "$f"
 	done
 }
 
-# checkpatch.pl --no-tree -f over every module source: one check a file.
+# checkpatch.pl --no-tree -f over every kernel source: one check a file.
 host_checkpatch() {
 	local f p=0 n=0 lg=$BUILD/logs/checkpatch.log
 	: >"$lg"
-	for f in $(module_sources); do
+	for f in $(kernel_sources); do
 		if perl "$CHECKPATCH" --no-tree -q -f "$f" >>"$lg" 2>&1; then
 			p=$((p + 1))
 		else
@@ -307,7 +315,7 @@ host_checkpatch() {
 		fi
 	done
 	count "$p" "$n" 0
-	summary "host: checkpatch module/*.[ch]: $p passed, $n failed"
+	summary "host: checkpatch module/*.[ch] rig/leakprobe/*.c: $p passed, $n failed"
 }
 
 # The rig's own log scanner against canned logs (rig/testdata).
@@ -379,9 +387,9 @@ host_packaging() {
 
 # make check-debug: the debug checkers' reports over every boot, by kind,
 # as one check.  The console scanner has failed each report already; this
-# names them, and fails a boot that never reached the kmemleak scan and
-# lockdep verdict (guest/check.sh) as well, so a kernel built without the
-# checkers cannot pass.
+# names them, and fails a boot without the kmemleak control found, the
+# kmemleak scan after unload or the lockdep verdict (guest/check.sh) as
+# well, so a kernel built without the checkers cannot pass.
 debug_verdict() {
 	local job rel lane hook logdir what k l a line kasan=0 lockdep=0 sleep=0 leaks=0 missing=0
 	for job in $BOOTS; do
@@ -390,13 +398,14 @@ debug_verdict() {
 		read -r k l a <<<"$(debug_console_counts "$logdir/console.log")"
 		kasan=$((kasan + k)) lockdep=$((lockdep + l)) sleep=$((sleep + a))
 		k=$(tr -d '\r' <"$logdir/guest.log" 2>/dev/null |
-			sed -n 's/^LAZYFREE-CHECK fail kmemleak: \([0-9]*\) suspected.*/\1/p')
+			sed -n 's/^LAZYFREE-CHECK fail kmemleak: after unload: \([0-9]*\) suspected.*/\1/p')
 		leaks=$((leaks + ${k:-0}))
-		for what in kmemleak lockdep; do
-			if ! grep -q "^LAZYFREE-CHECK [a-z]* $what: " "$logdir/guest.log" 2>/dev/null; then
-				log "check: $rel $lane $hook: no $what verdict (the guest died first, or the kernel lacks $what)"
-				missing=$((missing + 1))
-			fi
+		for what in "ok kmemleak: control:|kmemleak did not find its control leak" \
+			"[a-z]* kmemleak: after unload:|no kmemleak scan after the unload" \
+			"[a-z]* lockdep:|no lockdep verdict"; do
+			grep -q "^LAZYFREE-CHECK ${what%%|*}" "$logdir/guest.log" 2>/dev/null && continue
+			log "check: $rel $lane $hook: ${what#*|} (guest.log; did the guest die first?)"
+			missing=$((missing + 1))
 		done
 	done
 	line="debug: $(echo $BOOTS | wc -w) boots: $kasan KASAN, $lockdep lockdep, $leaks kmemleak, $sleep atomic-sleep reports"

@@ -102,6 +102,23 @@ debug_kernel_ensure() {
 	echo "$rel"
 }
 
+# Build rig/leakprobe (kmemleak's control, see lf_leakprobe.c) for kernel
+# <rel> into <outdir>/lf_leakprobe.ko.
+debug_build_leakprobe() {
+	local rel=$1 out=$2 src=$BUILD/src/leakprobe lg=$BUILD/logs/build-leakprobe.log
+	rm -rf "$src"
+	mkdir -p "$src" "$out"
+	cp "$RIG_DIR"/leakprobe/Kbuild "$RIG_DIR"/leakprobe/*.c "$src/"
+	if ! module_make "$rel" "$(kernel_kdir "$rel")" "$src" >"$lg" 2>&1 ||
+		build_warnings "$lg"; then
+		show_log_tail "$lg"
+		log "build: leakprobe for $rel FAILED (log: $lg)"
+		return 1
+	fi
+	cp "$src/lf_leakprobe.ko" "$out/"
+	log "build: leakprobe for $rel: ok"
+}
+
 # debug_console_counts CONSOLE_LOG: "KASAN LOCKDEP SLEEP", the reports of
 # each checker on one boot's console (the first line of each).  kmemleak
 # reports only when asked (no scan thread): guest/check.sh counts those.

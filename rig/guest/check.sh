@@ -119,31 +119,53 @@ run_hook() {
 # (Debian's) prints nothing here.
 KMEMLEAK=/sys/kernel/debug/kmemleak
 
-# Leaks suspected before the first insmod are the kernel's own (boot-time
-# allocations kmemleak cannot follow): scan once, then forget them.
+# kmemleak_scan: objects that had nothing pointing at them for long
+# enough.  kmemleak ignores objects younger than 5 s and may need a
+# second scan to see one unreferenced.
+kmemleak_scan() {
+	sleep 6
+	echo scan >"$KMEMLEAK" && echo scan >"$KMEMLEAK" || return 1
+	grep -c '^unreferenced object' "$KMEMLEAK" || true
+}
+
+# Before the first insmod: leaks suspected now are the kernel's own
+# (boot-time allocations kmemleak cannot follow): scan, then forget them.
+# Then the control: lf_leakprobe.ko leaks one object on purpose, and the
+# same scan after its unload must find it, or a clean verdict later
+# proves nothing.
 kmemleak_baseline() {
+	local n
 	[ -w "$KMEMLEAK" ] || return 0
 	kmsg "kmemleak: baseline scan"
 	echo scan >"$KMEMLEAK" && echo clear >"$KMEMLEAK" ||
-		check_fail "kmemleak: baseline scan and clear"
+		{ check_fail "kmemleak: baseline scan and clear"; return; }
+	if ! insmod /lazyfree/lf_leakprobe.ko || ! rmmod lf_leakprobe; then
+		check_fail "kmemleak: control: insmod/rmmod /lazyfree/lf_leakprobe.ko"
+		return
+	fi
+	kmsg "kmemleak: control scan"
+	n=$(kmemleak_scan)
+	if [ "${n:-0}" -ge 1 ]; then
+		check_ok "kmemleak: control: the scan found the leak lf_leakprobe.ko planted"
+	else
+		check_fail "kmemleak: control: the scan missed the leak lf_leakprobe.ko planted"
+	fi
+	echo clear >"$KMEMLEAK"
 }
 
-# After the module is gone its leaks have nothing left pointing at them.
-# kmemleak ignores objects younger than 5 s and may need a second scan
-# to see an object unreferenced; every suspect left is a failure.
+# After the module is gone its leaks have nothing left pointing at them:
+# every suspect now is a failure.
 kmemleak_verdict() {
 	local n
 	[ -w "$KMEMLEAK" ] || return 0
-	sleep 6
 	kmsg "kmemleak: scan after unload"
-	echo scan >"$KMEMLEAK" && echo scan >"$KMEMLEAK" ||
-		{ check_fail "kmemleak: scan after unload"; return; }
-	n=$(grep -c '^unreferenced object' "$KMEMLEAK")
-	if [ "$n" = 0 ]; then
-		check_ok "kmemleak: 0 suspected leaks after the module was unloaded"
+	if ! n=$(kmemleak_scan); then
+		check_fail "kmemleak: after unload: the scan failed"
+	elif [ "$n" = 0 ]; then
+		check_ok "kmemleak: after unload: 0 suspected leaks"
 	else
 		cat "$KMEMLEAK"
-		check_fail "kmemleak: $n suspected leaks after the module was unloaded"
+		check_fail "kmemleak: after unload: $n suspected leaks"
 	fi
 }
 
