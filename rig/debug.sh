@@ -36,7 +36,6 @@ debug_deps() {
 	HOST_PKGS=$missing deps_install
 }
 
-
 debug_key() {
 	{
 		cat "$RIG_DIR/debug.config" "$REPO/selftests/config" "$DEBUG_SRC/complete"
