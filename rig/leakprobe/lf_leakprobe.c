@@ -22,7 +22,8 @@ static int __init lf_leakprobe_init(void)
 	if (!p)
 		return -ENOMEM;
 	memset(p, 0x5a, LF_LEAKPROBE_SIZE);
-	pr_info("leaked %d bytes on purpose (kmemleak control)\n", LF_LEAKPROBE_SIZE);
+	pr_info("dropped a %d-byte allocation on purpose (the rig's leak control)\n",
+		LF_LEAKPROBE_SIZE);
 	return 0;
 }
 
