@@ -38,6 +38,12 @@
  * carry most of the per-cpu memory), each figure is the
  * lowest of several readings taken after drop_caches (which also runs the
  * shrinkers, lazy RCU's among them).  Noise is transient, a leak is not.
+ *
+ * Under KASAN (make check-debug) freed objects wait in its quarantine, up
+ * to 1/32 of memory, before they go back to their slab: slab figures then
+ * move by hundreds of KB with no leak (kmalloc-* +354 KB seen).  There the
+ * figures are printed, not judged; kmemleak, which scans after the
+ * module's unload on that kernel, judges leaks instead.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -153,6 +159,26 @@ static int sample_mem(struct mem *m, const struct mem *base, int *samples)
 			break;
 	}
 	return 0;
+}
+
+/* Does the running kernel hold freed objects in KASAN's quarantine? */
+static bool kasan_quarantine(void)
+{
+	static const char sym[] = " kasan_quarantine_reduce\n";
+	char line[256];
+	bool found = false;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+
+		found = n > sizeof(sym) - 1 &&
+			!strcmp(line + n - (sizeof(sym) - 1), sym);
+	}
+	fclose(f);
+	return found;
 }
 
 /* The caches that grew most from @a to @b. */
@@ -438,6 +464,10 @@ TEST_F_TIMEOUT(churn, thousand_cgroups, 290)
 	}
 	if (over)
 		show_growth(&m0, &m1);
+	if (over && kasan_quarantine()) {
+		ksft_print_msg("KASAN quarantine on this kernel: slab figures not judged (kmemleak judges leaks after the unload)\n");
+		return;
+	}
 	EXPECT_EQ(0, over);
 }
 
