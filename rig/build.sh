@@ -48,14 +48,34 @@ module_chroot_ensure() {
 	chroot_ensure "$suite" $cc $(suite_chroot_pkgs "$suite")
 }
 
+# Run kbuild for kernel <rel> in <src>, a private copy prepared by the
+# caller, and copy <src>/<ko> into <outdir>.  <what> names the build in
+# the log ($BUILD/logs/build-<what>-<rel>.log); a compiler or modpost
+# warning fails it.
+kbuild_copy() {
+	local what=$1 rel=$2 src=$3 ko=$4 out=$5 lg=$BUILD/logs/build-$1-$2.log
+	if ! module_make "$rel" "$(kernel_kdir "$rel")" "$src" >"$lg" 2>&1; then
+		log "build: $what for $rel FAILED (log: $lg)"
+		show_log_tail "$lg"
+		return 1
+	fi
+	if [ ! -f "$src/$ko" ]; then
+		log "build: $what for $rel: make succeeded but $ko is missing (log: $lg)"
+		return 1
+	fi
+	cp "$src/$ko" "$out/"
+	if build_warnings "$lg"; then
+		log "build: $what for $rel has warnings (above; log: $lg): counted as a failure"
+		return 1
+	fi
+	log "build: $what for $rel: ok"
+}
+
 # Build module/lazyfree.ko for kernel <rel> into <outdir>/lazyfree.ko.
 # The build runs in a private copy of Kbuild + module/ so that kernels
 # (and a developer's own `make`) never overwrite each other's objects.
 build_module() {
-	local rel=$1 out=$2 kdir src lg
-	kdir=$(kernel_kdir "$rel")
-	src=$BUILD/src/$rel
-	lg=$BUILD/logs/build-module-$rel.log
+	local rel=$1 out=$2 src=$BUILD/src/$1
 	rm -rf "$src" "$out"
 	mkdir -p "$src" "$out"
 	if [ ! -f "$REPO/Kbuild" ] || ! ls "$REPO"/module/*.c >/dev/null 2>&1; then
@@ -66,21 +86,7 @@ build_module() {
 		--exclude='*.mod.c' --exclude='.*.cmd' --exclude='*.order' \
 		--exclude='Module.symvers' Kbuild module $(ls -d include 2>/dev/null)) |
 		(cd "$src" && tar -xf -)
-	if ! module_make "$rel" "$kdir" "$src" >"$lg" 2>&1; then
-		log "build: module for $rel FAILED (log: $lg)"
-		show_log_tail "$lg"
-		return 1
-	fi
-	if [ ! -f "$src/module/lazyfree.ko" ]; then
-		log "build: module for $rel: make succeeded but module/lazyfree.ko is missing (log: $lg)"
-		return 1
-	fi
-	cp "$src/module/lazyfree.ko" "$out/lazyfree.ko"
-	if build_warnings "$lg"; then
-		log "build: module for $rel has warnings (above; log: $lg): counted as a failure"
-		return 1
-	fi
-	log "build: module for $rel: ok"
+	kbuild_copy module "$rel" "$src" module/lazyfree.ko "$out"
 }
 
 # Build userspace/ in place (the tool author's Makefile).

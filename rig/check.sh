@@ -164,10 +164,14 @@ thorough_word() {
 	fi
 }
 
+# The logs of the boot of kernel <rel>, lane <lane>, hook <hook>.
+boot_logdir() { echo "$BUILD/logs/$1-$2-$3"; }
+
 # One boot per kernel x lane x hook: a crash under one hook cannot hide
 # the other's results, and shorter boots share the CPUs more evenly.
 boot_one() {
-	local rel=$1 lane=$2 hook=$3 logdir=$BUILD/logs/$1-$2-$3
+	local rel=$1 lane=$2 hook=$3 logdir
+	logdir=$(boot_logdir "$@")
 	log "boot: $rel $lane $hook: started"
 	# shellcheck disable=SC2046
 	qemu_boot "$(kernel_image "$rel")" "$BUILD/kernels/$rel/initrd.gz" "$logdir" \
@@ -208,7 +212,8 @@ run_boots() {
 
 # Read one boot's logs: print its findings, add its counts to LANE_P/F/S.
 report_boot() {
-	local rel=$1 lane=$2 hook=$3 logdir=$BUILD/logs/$1-$2-$3 out p f s cf g c
+	local rel=$1 lane=$2 hook=$3 logdir out p f s cf g c
+	logdir=$(boot_logdir "$@")
 	g=$(scan_guest "$logdir/guest.log" "$(cat "$logdir/status" 2>/dev/null || echo 'status unknown')")
 	c=$(scan_console "$logdir/console.log")
 	out=$(printf '%s\n%s\n' "$g" "$c" | grep -v '^COUNTS ' || true)
@@ -394,7 +399,7 @@ debug_verdict() {
 	local job rel lane hook logdir what k l a line kasan=0 lockdep=0 sleep=0 leaks=0 missing=0
 	for job in $BOOTS; do
 		IFS=: read -r rel lane hook <<<"$job"
-		logdir=$BUILD/logs/$rel-$lane-$hook
+		logdir=$(boot_logdir "$rel" "$lane" "$hook")
 		read -r k l a <<<"$(debug_console_counts "$logdir/console.log")"
 		kasan=$((kasan + k)) lockdep=$((lockdep + l)) sleep=$((sleep + a))
 		k=$(tr -d '\r' <"$logdir/guest.log" 2>/dev/null |

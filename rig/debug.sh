@@ -104,18 +104,11 @@ debug_kernel_ensure() {
 # Build rig/leakprobe (kmemleak's control, see lf_leakprobe.c) for kernel
 # <rel> into <outdir>/lf_leakprobe.ko.
 debug_build_leakprobe() {
-	local rel=$1 out=$2 src=$BUILD/src/leakprobe lg=$BUILD/logs/build-leakprobe.log
+	local rel=$1 out=$2 src=$BUILD/src/leakprobe-$1
 	rm -rf "$src"
 	mkdir -p "$src" "$out"
 	cp "$RIG_DIR"/leakprobe/Kbuild "$RIG_DIR"/leakprobe/*.c "$src/"
-	if ! module_make "$rel" "$(kernel_kdir "$rel")" "$src" >"$lg" 2>&1 ||
-		build_warnings "$lg"; then
-		show_log_tail "$lg"
-		log "build: leakprobe for $rel FAILED (log: $lg)"
-		return 1
-	fi
-	cp "$src/lf_leakprobe.ko" "$out/"
-	log "build: leakprobe for $rel: ok"
+	kbuild_copy leakprobe "$rel" "$src" lf_leakprobe.ko "$out"
 }
 
 # debug_console_counts CONSOLE_LOG: "KASAN LOCKDEP SLEEP", the reports of
