@@ -38,12 +38,6 @@
  * carry most of the per-cpu memory), each figure is the
  * lowest of several readings taken after drop_caches (which also runs the
  * shrinkers, lazy RCU's among them).  Noise is transient, a leak is not.
- *
- * Under KASAN (make check-debug) freed objects wait in its quarantine, up
- * to 1/32 of memory, before they go back to their slab: slab figures then
- * move by hundreds of KB with no leak (kmalloc-* +354 KB seen).  There the
- * figures are printed, not judged; kmemleak, which scans after the
- * module's unload on that kernel, judges leaks instead.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -84,10 +78,18 @@ struct round {
 	long ms, settle_ms, freed_ms;
 };
 
+/* The slab caches the figures are made of: kmalloc-* and kernfs nodes. */
+static bool measured_cache(const char *name)
+{
+	return !strncmp(name, "kmalloc-", 8) || !strcmp(name, "kernfs_node_cache");
+}
+
 /*
- * SLUB counts objects freed into per-cpu slabs as active in /proc/slabinfo:
- * kernfs_node_cache moved by +120 KB with no leak.  Writing its "shrink"
- * file flushes those slabs back and frees the empty ones.
+ * Objects freed but not back on a slab's free list count as active in
+ * /proc/slabinfo: SLUB's per-cpu slabs (kernfs_node_cache +120 KB with no
+ * leak on 5.10) and, under KASAN (make check-debug), its quarantine of up
+ * to 1/32 of memory (kmalloc-* +354 KB).  Writing a cache's "shrink" file
+ * flushes both for that cache and frees its empty slabs.
  */
 static void shrink_measured_slabs(void)
 {
@@ -98,8 +100,7 @@ static void shrink_measured_slabs(void)
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, "kmalloc-", 8) &&
-		    strcmp(e->d_name, "kernfs_node_cache"))
+		if (!measured_cache(e->d_name))
 			continue;
 		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", e->d_name);
 		lf_write_file(path, "1");
@@ -128,17 +129,16 @@ static int read_mem(struct mem *m)
 		long active, num, size, n;
 		char name[64], *end;
 
-		if (sscanf(line, "%63s %ld %ld %ld", name, &active, &num, &size) != 4)
+		if (sscanf(line, "%63s %ld %ld %ld", name, &active, &num, &size) != 4 ||
+		    !measured_cache(name))
 			continue;
-		if (!strncmp(name, "kmalloc-", 8)) {
+		if (!strcmp(name, "kernfs_node_cache")) {
+			m->v[M_KERNFS] += active * size;
+		} else {
 			m->v[M_KMALLOC] += active * size;
 			n = strtol(name + 8, &end, 10);
 			if (!*end && n <= 256)
 				m->v[M_SMALL] += active * size;
-		} else if (!strcmp(name, "kernfs_node_cache")) {
-			m->v[M_KERNFS] += active * size;
-		} else {
-			continue;
 		}
 		if (m->ncaches < MAX_CACHES) {
 			snprintf(m->name[m->ncaches], sizeof(m->name[0]), "%s", name);
@@ -183,26 +183,6 @@ static int sample_mem(struct mem *m, const struct mem *base, int *samples)
 			break;
 	}
 	return 0;
-}
-
-/* Does the running kernel hold freed objects in KASAN's quarantine? */
-static bool kasan_quarantine(void)
-{
-	static const char sym[] = " kasan_quarantine_reduce\n";
-	char line[256];
-	bool found = false;
-	FILE *f = fopen("/proc/kallsyms", "r");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		size_t n = strlen(line);
-
-		found = n > sizeof(sym) - 1 &&
-			!strcmp(line + n - (sizeof(sym) - 1), sym);
-	}
-	fclose(f);
-	return found;
 }
 
 /* The caches that grew most from @a to @b. */
@@ -488,10 +468,6 @@ TEST_F_TIMEOUT(churn, thousand_cgroups, 290)
 	}
 	if (over)
 		show_growth(&m0, &m1);
-	if (over && kasan_quarantine()) {
-		ksft_print_msg("KASAN quarantine on this kernel: slab figures not judged (kmemleak judges leaks after the unload)\n");
-		return;
-	}
 	EXPECT_EQ(0, over);
 }
 
