@@ -110,15 +110,19 @@ static __always_inline void lf_fregs_set_ip(struct pt_regs *regs,
 #endif
 
 /*
- * What MADV_DONTNEED does to a range of one VMA: zap_page_range() until
- * 6.2, zap_page_range_single() from 6.3, zap_vma_range() in 7.x.
+ * Drop the pages of [start, start + size), which lies inside @vma, as
+ * MADV_DONTNEED does.  The export differs: up to 6.2 only zap_page_range()
+ * (which walks on into every following VMA up to the end, hence the
+ * caller's clipping; 6.1's own MADV_DONTNEED uses the unexported
+ * zap_page_range_single()), zap_page_range_single() from 6.3 to 7.0 and
+ * zap_vma_range() from 7.1.
  */
 static inline void lf_zap_range(struct vm_area_struct *vma,
 				unsigned long start, unsigned long size)
 {
 #if LF_KERNEL_LINE < 603
 	zap_page_range(vma, start, size);
-#elif LF_KERNEL_LINE < 700
+#elif LF_KERNEL_LINE < 701
 	zap_page_range_single(vma, start, size, NULL);
 #else
 	zap_vma_range(vma, start, size);

@@ -40,16 +40,22 @@ static bool notrace lf_vma_lazyfree(struct vm_area_struct *vma)
 }
 
 /*
- * 6.1 and 6.12 (the function has this form from 5.18 to 6.14):
+ * 6.1 and 6.12 (the function has this form from 5.18 to 6.16):
  * madvise_dontneed_free() asks
  * madvise_dontneed_free_valid_vma(vma, start, &end, behavior) whether the
  * VMA may be freed, returns -EINVAL if not and 0 at once if the range came
  * back empty, and otherwise calls madvise_free_single_vma(), which refuses
- * (-EINVAL) anything but an anonymous VMA.  [start, end) is already
- * clipped to the VMA and mmap_lock is held for reading.
+ * (-EINVAL) anything but an anonymous VMA.  mmap_lock is held for reading.
  *
- * On entry, for MADV_FREE on a VMA lf_vma_lazyfree() accepts, the range is
- * counted.  Under dontneed the call is redirected to
+ * The function is called a second time when userfaultfd_remove() dropped
+ * mmap_lock: with the VMA looked up again at start and the old end, which
+ * the caller clips to that VMA only after the call.  By then the range may
+ * reach past this VMA into others (a smaller VMA mapped over the old one,
+ * then anything at all), so the redirect acts on [start, min(end, vm_end))
+ * and never beyond, as the kernel's MADV_FREE does.
+ *
+ * On entry, for MADV_FREE on a VMA lf_vma_lazyfree() accepts, that range
+ * is counted.  Under dontneed the call is redirected to
  * lf_valid_vma_dontneed(), which drops the range as MADV_DONTNEED would
  * and answers "valid, nothing left": the caller returns 0, which is what
  * MADV_FREE returns there.  Every other call runs the kernel's function.
@@ -59,7 +65,7 @@ static bool lf_valid_vma_dontneed(struct vm_area_struct *vma,
 				  int behavior)
 {
 	lf_hook_enter();
-	lf_zap_range(vma, start, *end - start);
+	lf_zap_range(vma, start, min(*end, vma->vm_end) - start);
 	*end = start;
 	lf_hook_leave();
 	return true;
@@ -74,7 +80,8 @@ static unsigned long notrace lf_valid_vma_redirect(struct pt_regs *regs)
 		return 0;
 	vma = (struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
 	start = regs_get_kernel_argument(regs, 1);
-	end = *(unsigned long *)regs_get_kernel_argument(regs, 2);
+	end = min(*(unsigned long *)regs_get_kernel_argument(regs, 2),
+		  vma->vm_end);
 	if (!lf_vma_lazyfree(vma) || start >= end)
 		return 0;
 	if (lf_account_free(vma->vm_mm, end - start) != LF_MODE_DONTNEED)
@@ -122,20 +129,23 @@ static unsigned long notrace lf_free_range_redirect(struct pt_regs *regs)
  * private to mm/madvise.c; btf_layout.h has its layout from this build's
  * BTF.  madvise_free_single_vma(madv_behavior) is reached only for
  * MADV_FREE, after the VMA checks and userfaultfd, with the range clipped
- * to the VMA; it refuses (-EINVAL) anything but an anonymous VMA and
- * otherwise returns 0.
+ * to the VMA by its caller; it refuses (-EINVAL) anything but an
+ * anonymous VMA and otherwise returns 0.  The redirect clips the end to
+ * the VMA once more all the same (6.17 and 6.18 clip inside the
+ * function too): nothing beyond the VMA is ever counted or dropped.
  */
 #define lf_mb(mb, field, type) \
 	(*(type *)((char *)(mb) + LF_MB_OFF_##field))
 
 static int lf_free_behavior_dontneed(void *mb)
 {
+	struct vm_area_struct *vma = lf_mb(mb, VMA, struct vm_area_struct *);
 	unsigned long start = lf_mb(mb, RANGE_START, unsigned long);
-	unsigned long end = lf_mb(mb, RANGE_END, unsigned long);
+	unsigned long end = min(lf_mb(mb, RANGE_END, unsigned long),
+				vma->vm_end);
 
 	lf_hook_enter();
-	lf_zap_range(lf_mb(mb, VMA, struct vm_area_struct *), start,
-		     end - start);
+	lf_zap_range(vma, start, end - start);
 	lf_hook_leave();
 	return 0;
 }
@@ -145,7 +155,8 @@ static unsigned long notrace lf_free_behavior_redirect(struct pt_regs *regs)
 	void *mb = (void *)regs_get_kernel_argument(regs, 0);
 	struct vm_area_struct *vma = lf_mb(mb, VMA, struct vm_area_struct *);
 	unsigned long start = lf_mb(mb, RANGE_START, unsigned long);
-	unsigned long end = lf_mb(mb, RANGE_END, unsigned long);
+	unsigned long end = min(lf_mb(mb, RANGE_END, unsigned long),
+				vma->vm_end);
 
 	if (!lf_vma_lazyfree(vma) || start >= end)
 		return 0;

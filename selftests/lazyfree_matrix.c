@@ -445,6 +445,16 @@ static void c_uffd(struct lf_result *r, const void *arg)
 	r->aux[3] = u.faults;
 }
 
+/*
+ * The retry after userfaultfd dropped mmap_lock (lf_uffd_remap_free()):
+ * the kernel looks the VMA up again and acts on B only; C, mlocked or a
+ * private file with COW data, is never MADV_FREE's to touch.
+ */
+static void c_uffd_remap(struct lf_result *r, const void *arg)
+{
+	lf_uffd_remap_free(r, arg != NULL);
+}
+
 /* --------------------------------------------------------------- io_uring */
 
 static void c_io_uring(struct lf_result *r, const void *arg)
@@ -736,6 +746,8 @@ CASE(len_zero, c_len0, NULL, SETUP_NONE, true);
 CASE(unaligned_start, c_unaligned_start, NULL, SETUP_NONE, true);
 CASE(uffd_missing, c_uffd, NULL, SETUP_NONE, true);
 CASE(uffd_event_remove, c_uffd, &yes, SETUP_NONE, true);
+CASE(uffd_remap_then_mlocked, c_uffd_remap, NULL, SETUP_NONE, false);
+CASE(uffd_remap_then_file_cow, c_uffd_remap, &yes, SETUP_NONE, false);
 CASE(io_uring_anon, c_io_uring, NULL, SETUP_NONE, true);
 CASE(io_uring_file_private, c_io_uring, &yes, SETUP_NONE, true);
 CASE(process_madvise_self, c_process_madvise, NULL, SETUP_NONE, true);
@@ -875,7 +887,7 @@ TEST_F_TIMEOUT(matrix, differential, 120)
 	if (variant->fn == c_guard) {
 		EXPECT_EQ(1, base->aux[4]) TH_LOG("guard page readable after MADV_FREE");
 	}
-	if (variant->fn == c_uffd && variant->arg) {
+	if ((variant->fn == c_uffd && variant->arg) || variant->fn == c_uffd_remap) {
 		EXPECT_LT(0, base->aux[2]) TH_LOG("no UFFD_EVENT_REMOVE: the lock-dropping path was not taken");
 	}
 

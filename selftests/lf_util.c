@@ -5,13 +5,17 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <linux/io_uring.h>
+#include <linux/userfaultfd.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -788,4 +792,93 @@ int lf_module_load(const char *params)
 		 params ? params : "");
 	rc = system(cmd);
 	return WIFEXITED(rc) && !WEXITSTATUS(rc) ? 0 : -EIO;
+}
+
+struct lf_remap {
+	struct lf_result *r;
+	int uffd, filefd;
+	char *p;
+	const char *err;	/* what the monitor failed to do */
+	long events;
+};
+
+/* The monitor: remap while the advising thread waits, then read. */
+static void *lf_remap_monitor(void *arg)
+{
+	struct lf_remap *m = arg;
+	struct pollfd pfd = { .fd = m->uffd, .events = POLLIN };
+	size_t pg = lf_pagesize;
+	struct uffd_msg msg;
+	char *b, *c;
+
+	if (poll(&pfd, 1, 10000) != 1) {
+		m->err = "no userfaultfd event within 10 s";
+		return NULL;
+	}
+	b = mmap(m->p, pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (m->filefd >= 0)
+		c = mmap(m->p + pg, 7 * pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_FIXED, m->filefd, 0);
+	else
+		c = mmap(m->p + pg, 7 * pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (b == MAP_FAILED || c == MAP_FAILED) {
+		m->err = "mmap MAP_FIXED over the registered VMA failed";
+	} else {
+		lf_fill(m->r, 0, b, 1, 0x50, 'Z');
+		lf_fill(m->r, 1, c, 7, 0x60, 'K');
+		if (m->filefd < 0 && mlock(c, 7 * pg))
+			m->err = "mlock failed";
+	}
+	/* the advising thread goes on once the event is read */
+	while (read(m->uffd, &msg, sizeof(msg)) == sizeof(msg))
+		m->events += msg.event == UFFD_EVENT_REMOVE;
+	return NULL;
+}
+
+void lf_uffd_remap_free(struct lf_result *r, bool c_file)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API, .features = UFFD_FEATURE_EVENT_REMOVE,
+	};
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct lf_remap m = { .r = r, .filefd = -1 };
+	size_t pg = lf_pagesize;
+	pthread_t t;
+	char *area;
+
+	/* A with a hole on each side, so that B and C merge with nothing */
+	area = lf_map_anon(10 * pg);
+	if (!area)
+		return lf_failf(r, "mmap: %s", strerror(errno));
+	munmap(area, pg);
+	munmap(area + 9 * pg, pg);
+	m.p = area + pg;
+	memset(m.p, 0x11, 8 * pg);
+	if (c_file) {
+		m.filefd = lf_tmpfile(7 * pg, 'F');
+		if (m.filefd < 0)
+			return lf_failf(r, "temporary file: %s", strerror(errno));
+	}
+	m.uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (m.uffd < 0)
+		return lf_skip(r, "userfaultfd: %s", strerror(errno));
+	if (ioctl(m.uffd, UFFDIO_API, &api))
+		return lf_skip(r, "UFFDIO_API with EVENT_REMOVE: %s", strerror(errno));
+	reg.range.start = (unsigned long)m.p;
+	reg.range.len = 8 * pg;
+	if (ioctl(m.uffd, UFFDIO_REGISTER, &reg))
+		return lf_skip(r, "UFFDIO_REGISTER: %s", strerror(errno));
+	if (pthread_create(&t, NULL, lf_remap_monitor, &m))
+		return lf_failf(r, "pthread_create failed");
+	lf_mem_before(r);
+	r->ret = madvise(m.p, 8 * pg, MADV_FREE);
+	r->err = r->ret < 0 ? errno : 0;
+	lf_mem_after(r);
+	pthread_join(t, NULL);
+	if (m.err)
+		return lf_failf(r, "monitor: %s", m.err);
+	lf_read_after(r, 0, m.p, 8);
+	r->aux[2] = m.events;
 }

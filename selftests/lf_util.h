@@ -134,6 +134,18 @@ char *lf_map_anon(size_t len);
 /* Create an unlinked regular file of len bytes filled with byte c. */
 int lf_tmpfile(size_t len, unsigned char c);
 
+/*
+ * The userfaultfd retry of MADV_FREE, for use inside fn: an 8-page private
+ * anonymous VMA A, registered with UFFD_FEATURE_EVENT_REMOVE, is advised
+ * MADV_FREE; while the kernel waits in its remove event with mmap_lock
+ * dropped, the monitor replaces A, before it reads the event, with a
+ * 1-page private anonymous VMA B (page 0, 'Z') and a 7-page VMA C (pages
+ * 1-7, 'K'): mlocked anonymous memory, or with @c_file a private file
+ * mapping with COW data.  The kernel looks B up again and MADV_FREE acts
+ * on B alone.  r->ret/err are madvise's, r->aux[2] the REMOVE events.
+ */
+void lf_uffd_remap_free(struct lf_result *r, bool c_file);
+
 /* IORING_OP_MADVISE via raw syscalls; *skip = setup errno if no io_uring */
 long lf_io_uring_madvise(void *addr, size_t len, int advice, int *skip);
 
