@@ -18,43 +18,65 @@
 #include <linux/ftrace.h>
 #include <linux/mm.h>
 
-#include "btf_layout.h"
+#include "gate.h"
 
 #ifndef CONFIG_MEMCG
 #error "lazyfree needs CONFIG_MEMCG (mm->owner and the memory controller)"
 #endif
 
 /*
- * The hook strategies and the kernel lines each is proven on.  Only these
- * lines load; a new line is added here once the whole suite passes on it.
+ * The hook strategies.  gate.h (gate.sh, run by Kbuild) sets at most one
+ * of LF_STRATEGY_*: the one whose mainline range holds this kernel's line
+ * and whose function, with the prototype it expects, is in this build's
+ * BTF.  The ranges (read from mm/madvise.c of each release):
  *
- * madvise_free_single_vma(vma, start, end): 5.10.
- * madvise_dontneed_free_valid_vma(vma, start, &end, int behavior): exists
- *   from 5.18 to 6.14; proven on 6.1 and 6.12.
- * madvise_free_single_vma(struct madvise_behavior *): 7.2, with the
- *   layout of that private struct read from the build's BTF (btf_layout.h).
+ * madvise_free_single_vma(vma, start, end): 5.4 to 5.17; tested on 5.10.
+ * madvise_dontneed_free_valid_vma(vma, start, &end, int behavior): 5.18
+ *   to 6.16; tested on 6.1 and 6.12.
+ * madvise_free_single_vma(struct madvise_behavior *): 6.17 on, as far as
+ *   read (7.3); tested on 6.18, 7.2 and 7.3.  The layout of that private
+ *   struct is this build's, from its BTF (LF_MB_OFF_*).
+ *
+ * LF_GATE_TESTED: the whole suite has passed on this line.
  */
-#define LF_HAVE_FREE_SINGLE_VMA_RANGE	(LF_KERNEL_LINE == 510)
-#define LF_HAVE_VALID_VMA_INT_BEHAVIOR	(LF_KERNEL_LINE == 601 || LF_KERNEL_LINE == 612)
-#define LF_HAVE_FREE_SINGLE_VMA_BEHAVIOR \
-	(LF_KERNEL_LINE == 702 && LF_BTF_MADVISE_BEHAVIOR)
+#define LF_HAVE_FREE_SINGLE_VMA_RANGE	LF_STRATEGY_FREE_SINGLE_VMA_RANGE
+#define LF_HAVE_VALID_VMA_INT_BEHAVIOR	LF_STRATEGY_VALID_VMA_INT
+#define LF_HAVE_FREE_SINGLE_VMA_BEHAVIOR	LF_STRATEGY_FREE_SINGLE_VMA_BEHAVIOR
 
 /*
  * The ftrace mechanism redirects execution from an ftrace trampoline, as
  * livepatch does: an argument-only trampoline (struct ftrace_regs) where
- * the kernel has DYNAMIC_FTRACE_WITH_ARGS (x86 from 5.11), a full
- * pt_regs one before.  Handlers use struct lf_ftrace_regs.
+ * the kernel has DYNAMIC_FTRACE_WITH_ARGS (x86 from 5.11, arm64), a full
+ * pt_regs one before.  Handlers read the hooked function's arguments with
+ * lf_fregs_arg() and move the instruction pointer with lf_fregs_set_ip().
  */
 #if defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS)
 #define LF_HAVE_FTRACE_IPMODIFY	1
 #define LF_FTRACE_OPS_FLAGS	FTRACE_OPS_FL_IPMODIFY
 #define lf_ftrace_regs		ftrace_regs
 
-/* 6.10 made struct ftrace_regs opaque and renamed the ip setter. */
-#ifdef ftrace_regs_set_instruction_pointer
-static __always_inline struct pt_regs *lf_fregs_regs(struct ftrace_regs *fregs)
+#if defined(CONFIG_ARM64)
+/*
+ * arm64's ftrace_regs holds x0-x8, fp, lr, sp and pc, no pt_regs; the
+ * trampoline returns to the pc it holds (entry-ftrace.S).
+ */
+static __always_inline unsigned long lf_fregs_arg(struct ftrace_regs *fregs,
+						  unsigned int n)
 {
-	return &arch_ftrace_regs(fregs)->regs;
+	return ftrace_regs_get_argument(fregs, n);
+}
+
+static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
+					    unsigned long ip)
+{
+	ftrace_regs_set_instruction_pointer(fregs, ip);
+}
+#elif defined(ftrace_regs_set_instruction_pointer)
+/* x86 from 6.10: struct ftrace_regs is opaque, the ip setter renamed */
+static __always_inline unsigned long lf_fregs_arg(struct ftrace_regs *fregs,
+						  unsigned int n)
+{
+	return regs_get_kernel_argument(&arch_ftrace_regs(fregs)->regs, n);
 }
 
 static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
@@ -63,9 +85,10 @@ static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
 	ftrace_regs_set_instruction_pointer(fregs, ip);
 }
 #else
-static __always_inline struct pt_regs *lf_fregs_regs(struct ftrace_regs *fregs)
+static __always_inline unsigned long lf_fregs_arg(struct ftrace_regs *fregs,
+						  unsigned int n)
 {
-	return &fregs->regs;
+	return regs_get_kernel_argument(&fregs->regs, n);
 }
 
 static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
@@ -82,9 +105,10 @@ static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
 				 FTRACE_OPS_FL_RECURSION_SAFE)
 #define lf_ftrace_regs		pt_regs
 
-static __always_inline struct pt_regs *lf_fregs_regs(struct pt_regs *regs)
+static __always_inline unsigned long lf_fregs_arg(struct pt_regs *regs,
+						  unsigned int n)
 {
-	return regs;
+	return regs_get_kernel_argument(regs, n);
 }
 
 static __always_inline void lf_fregs_set_ip(struct pt_regs *regs,
@@ -98,9 +122,10 @@ static __always_inline void lf_fregs_set_ip(struct pt_regs *regs,
 #define LF_FTRACE_OPS_FLAGS	0
 #define lf_ftrace_regs		pt_regs
 
-static __always_inline struct pt_regs *lf_fregs_regs(struct pt_regs *regs)
+static __always_inline unsigned long lf_fregs_arg(struct pt_regs *regs,
+						  unsigned int n)
 {
-	return regs;
+	return 0;
 }
 
 static __always_inline void lf_fregs_set_ip(struct pt_regs *regs,

@@ -82,7 +82,10 @@ static void notrace lf_ftrace_handler(unsigned long ip,
 				      struct ftrace_ops *ops,
 				      struct lf_ftrace_regs *fregs)
 {
-	unsigned long to = lf_redirect(lf_fregs_regs(fregs));
+	unsigned long to = lf_redirect(lf_fregs_arg(fregs, 0),
+				       lf_fregs_arg(fregs, 1),
+				       lf_fregs_arg(fregs, 2),
+				       lf_fregs_arg(fregs, 3));
 
 	if (to)
 		lf_fregs_set_ip(fregs, to);
@@ -137,7 +140,10 @@ static void lf_ftrace_free(void)
 
 static int lf_kprobe_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	unsigned long to = lf_redirect(regs);
+	unsigned long to = lf_redirect(regs_get_kernel_argument(regs, 0),
+				       regs_get_kernel_argument(regs, 1),
+				       regs_get_kernel_argument(regs, 2),
+				       regs_get_kernel_argument(regs, 3));
 
 	if (!to)
 		return 0;
@@ -237,8 +243,9 @@ ssize_t lf_hook_show(char *buf)
 
 	mutex_lock(&lf_hook_lock);
 	if (lf_strategy)
-		len = sysfs_emit(buf, "%s %s\n", lf_strategy->symbol,
-				 lf_mech_names[lf_mech]);
+		len = sysfs_emit(buf, "%s %s%s\n", lf_strategy->symbol,
+				 lf_mech_names[lf_mech],
+				 lf_line_untested ? " untested" : "");
 	else
 		len = -ENODEV;
 	mutex_unlock(&lf_hook_lock);

@@ -17,7 +17,6 @@
 
 struct cgroup;
 struct mm_struct;
-struct pt_regs;
 struct vm_area_struct;
 
 enum lf_mode {
@@ -83,13 +82,18 @@ void lf_hook_leave(void);
 /* strategy.c */
 struct lf_strategy {
 	const char *symbol;		/* the kernel function hooked */
-	const char *kernels;		/* for messages: where it is proven */
+	const char *kernels;		/* for messages: where it applies */
 	bool built_for;			/* this kernel has it, as we know it */
-	unsigned long (*redirect)(struct pt_regs *regs);
+	/* the hooked function's first four arguments */
+	unsigned long (*redirect)(unsigned long a0, unsigned long a1,
+				  unsigned long a2, unsigned long a3);
 };
 
+extern const bool lf_line_untested;
+
 const struct lf_strategy *lf_strategy_select(void);
-unsigned long lf_redirect(struct pt_regs *regs);
+unsigned long lf_redirect(unsigned long a0, unsigned long a1,
+			  unsigned long a2, unsigned long a3);
 
 /* sysfs.c */
 int lf_sysfs_init(void);

@@ -19,7 +19,6 @@
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
-#include <linux/ptrace.h>
 #include <linux/userfaultfd_k.h>
 #include <linux/utsname.h>
 
@@ -40,7 +39,7 @@ static bool notrace lf_vma_lazyfree(struct vm_area_struct *vma)
 }
 
 /*
- * 6.1 and 6.12 (the function has this form from 5.18 to 6.16):
+ * 5.18 to 6.16 (tested on 6.1 and 6.12):
  * madvise_dontneed_free() asks
  * madvise_dontneed_free_valid_vma(vma, start, &end, behavior) whether the
  * VMA may be freed, returns -EINVAL if not and 0 at once if the range came
@@ -71,17 +70,17 @@ static bool lf_valid_vma_dontneed(struct vm_area_struct *vma,
 	return true;
 }
 
-static unsigned long notrace lf_valid_vma_redirect(struct pt_regs *regs)
+static unsigned long notrace lf_valid_vma_redirect(unsigned long a0,
+						   unsigned long a1,
+						   unsigned long a2,
+						   unsigned long a3)
 {
-	struct vm_area_struct *vma;
-	unsigned long start, end;
+	struct vm_area_struct *vma = (struct vm_area_struct *)a0;
+	unsigned long start = a1, end;
 
-	if ((int)regs_get_kernel_argument(regs, 3) != MADV_FREE)
+	if ((int)a3 != MADV_FREE)
 		return 0;
-	vma = (struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
-	start = regs_get_kernel_argument(regs, 1);
-	end = min(*(unsigned long *)regs_get_kernel_argument(regs, 2),
-		  vma->vm_end);
+	end = min(*(unsigned long *)a2, vma->vm_end);
 	if (!lf_vma_lazyfree(vma) || start >= end)
 		return 0;
 	if (lf_account_free(vma->vm_mm, end - start) != LF_MODE_DONTNEED)
@@ -90,7 +89,7 @@ static unsigned long notrace lf_valid_vma_redirect(struct pt_regs *regs)
 }
 
 /*
- * 5.10: madvise_dontneed_free() checks the VMA (not locked, hugetlb or a
+ * 5.4 to 5.17 (tested on 5.10): madvise_dontneed_free() checks the VMA (not locked, hugetlb or a
  * PFN map), lets userfaultfd drop mmap_lock if it must, and for MADV_FREE
  * calls madvise_free_single_vma(vma, start, end), which refuses (-EINVAL)
  * anything but an anonymous VMA and clips the range to the VMA.  Only
@@ -109,14 +108,14 @@ static int lf_free_range_dontneed(struct vm_area_struct *vma,
 	return 0;
 }
 
-static unsigned long notrace lf_free_range_redirect(struct pt_regs *regs)
+static unsigned long notrace lf_free_range_redirect(unsigned long a0,
+						    unsigned long a1,
+						    unsigned long a2,
+						    unsigned long a3)
 {
-	struct vm_area_struct *vma;
-	unsigned long start, end;
-
-	vma = (struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
-	start = max(vma->vm_start, regs_get_kernel_argument(regs, 1));
-	end = min(vma->vm_end, regs_get_kernel_argument(regs, 2));
+	struct vm_area_struct *vma = (struct vm_area_struct *)a0;
+	unsigned long start = max(vma->vm_start, a1);
+	unsigned long end = min(vma->vm_end, a2);
 	if (!lf_vma_lazyfree(vma) || start >= end)
 		return 0;
 	if (lf_account_free(vma->vm_mm, end - start) != LF_MODE_DONTNEED)
@@ -125,8 +124,8 @@ static unsigned long notrace lf_free_range_redirect(struct pt_regs *regs)
 }
 
 /*
- * 7.2: every madvise function takes the struct madvise_behavior that is
- * private to mm/madvise.c; btf_layout.h has its layout from this build's
+ * 6.17 on (tested on 6.18, 7.2, 7.3): every madvise function takes the struct madvise_behavior that is
+ * private to mm/madvise.c; gate.h has its layout from this build's
  * BTF.  madvise_free_single_vma(madv_behavior) is reached only for
  * MADV_FREE, after the VMA checks and userfaultfd, with the range clipped
  * to the VMA by its caller; it refuses (-EINVAL) anything but an
@@ -150,9 +149,12 @@ static int lf_free_behavior_dontneed(void *mb)
 	return 0;
 }
 
-static unsigned long notrace lf_free_behavior_redirect(struct pt_regs *regs)
+static unsigned long notrace lf_free_behavior_redirect(unsigned long a0,
+						       unsigned long a1,
+						       unsigned long a2,
+						       unsigned long a3)
 {
-	void *mb = (void *)regs_get_kernel_argument(regs, 0);
+	void *mb = (void *)a0;
 	struct vm_area_struct *vma = lf_mb(mb, VMA, struct vm_area_struct *);
 	unsigned long start = lf_mb(mb, RANGE_START, unsigned long);
 	unsigned long end = min(lf_mb(mb, RANGE_END, unsigned long),
@@ -165,40 +167,47 @@ static unsigned long notrace lf_free_behavior_redirect(struct pt_regs *regs)
 	return (unsigned long)lf_free_behavior_dontneed;
 }
 
-/* At most one is built for a kernel; see compat.h. */
+/* At most one is built for a kernel: the load gate's (compat.h). */
 static const struct lf_strategy lf_strategies[] = {
 	{
 		.symbol		= "madvise_free_single_vma",
-		.kernels	= "Linux 5.10 (vma, start, end)",
+		.kernels	= "Linux 5.4 to 5.17 (vma, start, end)",
 		.built_for	= LF_HAVE_FREE_SINGLE_VMA_RANGE,
 		.redirect	= lf_free_range_redirect,
 	},
 	{
 		.symbol		= "madvise_dontneed_free_valid_vma",
-		.kernels	= "Linux 6.1 and 6.12",
+		.kernels	= "Linux 5.18 to 6.16 (vma, start, &end, behavior)",
 		.built_for	= LF_HAVE_VALID_VMA_INT_BEHAVIOR,
 		.redirect	= lf_valid_vma_redirect,
 	},
 	{
 		.symbol		= "madvise_free_single_vma",
-		.kernels	= "Linux 7.2 (struct madvise_behavior, from BTF)",
+		.kernels	= "Linux 6.17 to 7.3 (struct madvise_behavior *)",
 		.built_for	= LF_HAVE_FREE_SINGLE_VMA_BEHAVIOR,
 		.redirect	= lf_free_behavior_redirect,
 	},
 };
+
+/* This build's kernel line has not had the whole suite run on it. */
+const bool lf_line_untested = !LF_GATE_TESTED;
 
 const struct lf_strategy *lf_strategy_select(void)
 {
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(lf_strategies); i++) {
-		if (lf_strategies[i].built_for) {
-			lf_active = &lf_strategies[i];
-			return lf_active;
-		}
+		if (!lf_strategies[i].built_for)
+			continue;
+		lf_active = &lf_strategies[i];
+		if (lf_line_untested)
+			pr_warn("Linux %s is in the range of the %s strategy (%s) and its BTF matches, but this line is untested\n",
+				init_utsname()->release, lf_active->symbol,
+				lf_active->kernels);
+		return lf_active;
 	}
-	pr_err("no hook strategy is proven safe on Linux %s; supported:\n",
-	       init_utsname()->release);
+	pr_err("no hook strategy for Linux %s: %s\n", init_utsname()->release,
+	       LF_GATE_REFUSAL);
 	for (i = 0; i < ARRAY_SIZE(lf_strategies); i++)
 		pr_err("  %s on %s\n", lf_strategies[i].symbol,
 		       lf_strategies[i].kernels);
@@ -211,11 +220,12 @@ const struct lf_strategy *lf_strategy_select(void)
  * it must and returns the replacement to run instead, or 0 for the
  * original.
  */
-unsigned long notrace lf_redirect(struct pt_regs *regs)
+unsigned long notrace lf_redirect(unsigned long a0, unsigned long a1,
+				  unsigned long a2, unsigned long a3)
 {
 	/* direct calls, no retpoline: the strategy of this build is one */
 	return INDIRECT_CALL_3(lf_active->redirect, lf_valid_vma_redirect,
 			       lf_free_behavior_redirect, lf_free_range_redirect,
-			       regs);
+			       a0, a1, a2, a3);
 }
 NOKPROBE_SYMBOL(lf_redirect);

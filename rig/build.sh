@@ -25,27 +25,26 @@ build_warnings() {
 # host, or for a kernel of another suite in that suite's chroot, with the
 # compiler its headers ask for.
 module_make() {
-	local rel=$1 kdir=$2 src=$3 suite
+	local rel=$1 kdir=$2 src=$3 suite btf
 	suite=$(kernel_suite "$rel")
+	btf=$(kernel_btf "$rel")
 	if [ -z "$suite" ]; then
-		make -C "$kdir" M="$src" modules
+		make -C "$kdir" M="$src" ${btf:+LF_BTF="$btf"} modules
 		return
 	fi
 	module_chroot_ensure "$rel" &&
-		chroot_run "$suite" make -C "$kdir" M="$src" modules
+		chroot_run "$suite" make -C "$kdir" M="$src" ${btf:+LF_BTF="$btf"} modules
 }
 
 # The chroot a kernel of another suite builds in, with the compiler its
-# headers ask for; nothing to do for a kernel of the host's suite.
+# headers ask for (a cross compiler for arm64); nothing to do for a
+# kernel of the host's suite.
 module_chroot_ensure() {
-	local rel=$1 suite cc
+	local rel=$1 suite
 	suite=$(kernel_suite "$rel")
 	[ -n "$suite" ] || return 0
 	# shellcheck disable=SC2046
-	cc=$(apt-cache $(suite_apt_opts "$suite") depends "linux-headers-$rel" 2>/dev/null |
-		awk '$1 ~ /Depends:$/ && $2 ~ /^(gcc-|linux-compiler-gcc)/ { print $2 }' | sort -u)
-	# shellcheck disable=SC2046
-	chroot_ensure "$suite" $cc $(suite_chroot_pkgs "$suite")
+	chroot_ensure "$suite" $(kernel_compiler_pkgs "$rel") $(suite_chroot_pkgs "$suite")
 }
 
 # Run kbuild for kernel <rel> in <src>, a private copy prepared by the

@@ -32,6 +32,7 @@ fi
 . "$RIG_DIR/qemu.sh"
 . "$RIG_DIR/scan.sh"
 . "$RIG_DIR/debug.sh"
+. "$RIG_DIR/cross.sh"
 
 N_PASS=0
 N_FAIL=0
@@ -68,8 +69,8 @@ select_kernels() {
 		return
 	fi
 	KERNEL_RELS=$(kernels_selected | tr '\n' ' ')
-	[ -n "$KERNEL_RELS" ] || die "KERNELS='${KERNELS:-}' matches none of: $LAZYFREE_KERNEL_METAS"
-	log "check: kernels: $KERNEL_RELS; lanes: $LANES; hooks: $HOOKS"
+	[ -n "$KERNEL_RELS" ] || die "KERNELS='${KERNELS:-}' selects no kernel"
+	log "check: $LF_ARCH kernels: $KERNEL_RELS; lanes: $LANES; hooks: $HOOKS"
 }
 
 # Does kernel <rel> have the cgroup v1 memory controller?  Since 6.11
@@ -87,10 +88,20 @@ kernel_has_v1_memcg() {
 
 build_all() {
 	local rel rc
+	# the host's build runs the host-side unit tests; an arm64 guest
+	# gets a cross-built copy (cross.sh)
 	rc=0; build_userspace || rc=$?
+	if [ "$rc" = 0 ] && [ "$(cpu_arch "$LF_ARCH")" != amd64 ]; then
+		build_userspace_cross || rc=$?
+	fi
 	case $rc in 0) count 1 0 0 ;; 2) count 0 0 1 ;; *) count 0 1 0 ;; esac
 	USERSPACE_OK=$rc
-	rc=0; build_selftests "$BUILD/selftests" || rc=$?
+	rc=0
+	if [ "$(cpu_arch "$LF_ARCH")" = amd64 ]; then
+		build_selftests "$BUILD/selftests" || rc=$?
+	else
+		build_selftests_cross "$BUILD/selftests" || rc=$?
+	fi
 	case $rc in 0) count 1 0 0 ;; 2) count 0 0 1 ;; *) count 0 1 0 ;; esac
 	MODULE_OK=""
 	for rel in $KERNEL_RELS; do
@@ -105,6 +116,16 @@ build_all() {
 			count $((rc == 0)) $((rc != 0)) 0
 		fi
 	done
+}
+
+# Where the guest's tool was built: userspace/ itself, or for arm64 its
+# cross-built copy.
+userspace_dir() {
+	if [ "$(cpu_arch "$LF_ARCH")" = amd64 ]; then
+		echo "$REPO/userspace"
+	else
+		echo "$BUILD/arm64/userspace"
+	fi
 }
 
 # Initramfs for kernel <rel>:
@@ -123,9 +144,9 @@ pack_initramfs() {
 		cp "$BUILD/kernels/$rel/lf_leakprobe.ko" "$stage/lazyfree/"
 	fi
 	if [ "$USERSPACE_OK" = 0 ]; then
-		initramfs_add "$stage" "$REPO/userspace/lazyfreectl" /lazyfree/bin/lazyfreectl
+		initramfs_add "$stage" "$(userspace_dir)/lazyfreectl" /lazyfree/bin/lazyfreectl
 	fi
-	for t in "$REPO"/userspace/tests/build/* "$BUILD"/selftests/bin/*; do
+	for t in "$(userspace_dir)"/tests/build/* "$BUILD"/selftests/bin/*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
 		initramfs_add "$stage" "$t" "/lazyfree/bin/${t##*/}"
 	done
@@ -345,6 +366,11 @@ host_peer_suite() {
 		count 0 0 1
 		return
 	fi
+	if [ "$LF_ARCH" != amd64 ]; then
+		summary "peer: mm selftests: skipped (run on Debian 6.12 amd64; ARCH=$LF_ARCH)"
+		count 0 0 1
+		return
+	fi
 	# shellcheck disable=SC2086
 	rel=$(printf '%s\n' $MODULE_OK | grep '^6\.12\.' | head -n 1 || true)
 	if [ -z "$rel" ]; then
@@ -368,6 +394,11 @@ host_peer_suite() {
 # "N passed, N failed, N skipped"; a missing line counts as a failure.
 host_packaging() {
 	local what lg rc p f s
+	if [ "$LF_ARCH" != amd64 ]; then
+		summary "host: packaging: skipped (the host's packages and amd64 kernels; ARCH=$LF_ARCH)"
+		count 0 0 1
+		return
+	fi
 	for what in check vm-check; do
 		[ -x "$REPO/packaging/$what.sh" ] || continue
 		lg=$BUILD/logs/packaging-$what.log
@@ -424,7 +455,7 @@ debug_verdict() {
 }
 
 main() {
-	local start rel
+	local start rel dist suite
 	mkdir -p "$BUILD/logs" "$CACHE"
 	# One run at a time per build dir (several people may share a
 	# checkout; LAZYFREE_BUILD gives a run its own build dir), and one
@@ -437,6 +468,7 @@ main() {
 	flock -n 9 || { log "check: another make check is updating $CACHE; waiting"; flock 9; }
 	apt_update
 	deps_install
+	[ "$(cpu_arch "$LF_ARCH")" = amd64 ] || { deps_install $CROSS_HOST_PKGS && sysroot_ensure; }
 	select_kernels
 	if [ "$CHECK_DEBUG" = 0 ]; then
 		for rel in $KERNEL_RELS; do
@@ -444,10 +476,18 @@ main() {
 		done
 	fi
 	ksrc_fetch
-	# chroots of other suites (a debootstrap each, the first time) side
-	# by side; a failure shows again, with its log, in build_module
-	for rel in $KERNEL_RELS; do
-		module_chroot_ensure "$rel" >/dev/null 2>&1 &
+	# chroots of other distributions (a debootstrap each, the first
+	# time) side by side, the kernels of one chroot one after another; a
+	# failure shows again, with its log, in build_module
+	for dist in $(for rel in $KERNEL_RELS; do
+		suite=$(kernel_suite "$rel")
+		[ -z "$suite" ] || suite_dist "$suite"
+	done | sort -u); do
+		for rel in $KERNEL_RELS; do
+			suite=$(kernel_suite "$rel")
+			[ -n "$suite" ] && [ "$(suite_dist "$suite")" = "$dist" ] || continue
+			module_chroot_ensure "$rel" >/dev/null 2>&1 || true
+		done &
 	done
 	wait || true
 	flock -u 9

@@ -28,9 +28,10 @@ apt_update() {
 	fi
 }
 
+# deps_install [PKGS...]: HOST_PKGS, or the packages named.
 deps_install() {
 	local missing="" p
-	for p in $HOST_PKGS; do
+	for p in ${*:-$HOST_PKGS}; do
 		pkg_installed "$p" || missing="$missing $p"
 	done
 	if [ -z "$missing" ]; then

@@ -11,6 +11,16 @@
 
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
+# For an arm64 guest, busybox and bash come from the sysroot (cross.sh);
+# the applet list is the host busybox's, which cannot run them.
+initramfs_busybox() {
+	if [ "$(cpu_arch "$LF_ARCH")" = amd64 ]; then
+		echo "$BUSYBOX"
+	else
+		echo "$SYSROOT/bin/busybox"
+	fi
+}
+
 initramfs_base() {
 	local stage=$1 applet
 	rm -rf "$stage"
@@ -20,15 +30,19 @@ initramfs_base() {
 	ln -s bin "$stage/sbin"
 	ln -s ../bin "$stage/usr/bin"
 	ln -s ../bin "$stage/usr/sbin"
-	cp "$BUSYBOX" "$stage/bin/busybox"
-	for applet in $("$BUSYBOX" --list); do
+	cp "$(initramfs_busybox)" "$stage/bin/busybox"
+	for applet in $(/bin/busybox --list); do
 		case $applet in
 		busybox | init | linuxrc) continue ;;
 		esac
 		ln -s busybox "$stage/bin/$applet"
 	done
 	# bash, for tests written for it (#!/bin/bash, #!/usr/bin/env bash).
-	initramfs_add "$stage" /bin/bash /bin/bash
+	if [ "$(cpu_arch "$LF_ARCH")" = amd64 ]; then
+		initramfs_add "$stage" /bin/bash /bin/bash
+	else
+		initramfs_add "$stage" "$SYSROOT/bin/bash-static" /bin/bash
+	fi
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$stage/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
 	cp "$RIG_DIR/guest/init" "$stage/init"
@@ -46,8 +60,16 @@ initramfs_add() {
 }
 
 initramfs_add_libs() {
-	local file=$1 stage=$2 lib
+	local file=$1 stage=$2 lib path
 	head -c 4 "$file" 2>/dev/null | grep -q 'ELF' || return 0
+	if [ "$(cpu_arch "$LF_ARCH")" != amd64 ]; then
+		cross_libs "$file" | while read -r path lib; do
+			[ -e "$stage$path" ] && continue
+			mkdir -p "$stage$(dirname "$path")"
+			cp -L "$lib" "$stage$path"
+		done
+		return 0
+	fi
 	ldd "$file" >/dev/null 2>&1 || return 0	# static
 	for lib in $(ldd "$file" | awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }'); do
 		[ -e "$stage$lib" ] && continue

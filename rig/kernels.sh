@@ -38,29 +38,80 @@ kernel_resolve() {
 	echo "$rel"
 }
 
-# The releases to test, one a line: every word of LAZYFREE_KERNEL_METAS
-# resolved, narrowed by KERNELS, whose words are a release prefix up to a
-# dot, dash or plus ("6.1" is 6.1.0-56-amd64, not 6.12.x) or a
-# metapackage word.
-kernels_selected() {
-	local meta rel k
-	for meta in $LAZYFREE_KERNEL_METAS; do
-		rel=$(kernel_resolve "$meta")
-		if [ -z "${KERNELS:-}" ]; then
-			echo "$rel"
-			continue
-		fi
-		for k in $KERNELS; do
-			case $rel in
-			"$k" | "$k".* | "$k"-* | "$k"+*) echo "$rel"; break ;;
-			esac
-			if [ "$meta" = "$k" ]; then
-				echo "$rel"
-				break
-			fi
-		done
+# The Debian flavour of a kernel word's flavour suffix on ARCH: "" is the
+# generic one (amd64, arm64, arm64-16k), cloud and rt the others.
+debian_flavour() {
+	local fl=$1 arch=$2
+	case $fl in
+	"") echo "$arch" ;;
+	cloud | rt)
+		[ "$arch" != arm64-16k ] || return 1
+		echo "$fl-$arch"
+		;;
+	*) return 1 ;;
+	esac
+}
+
+# kernel_resolve_word WORD: the newest release of a kernel word
+# (LINE[-FLAVOUR], see lib.sh) on LF_ARCH in its line's suite, e.g.
+# 6.18-rt -> 6.18.15+deb13-rt-amd64.  The suite is recorded for the
+# release's later steps.
+kernel_resolve_word() {
+	local word=$1 line fl="" flavour suite="" entry rel re
+	line=${word%%-*}
+	[ "$line" = "$word" ] || fl=${word#*-}
+	flavour=$(debian_flavour "$fl" "$LF_ARCH") ||
+		die "kernel '$word': no flavour '$fl' on $LF_ARCH (flavours: cloud, rt; none on arm64-16k)"
+	for entry in $(arch_var LINES "$LF_ARCH"); do
+		[ "${entry%%:*}" = "$line" ] && suite=${entry#*:}
 	done
-	return 0
+	[ -n "$suite" ] || die "kernel '$word': line $line is not one the rig knows on $LF_ARCH: $(arch_var LINES "$LF_ARCH")"
+	[ "$suite" != host ] || suite=""
+	[ -z "$suite" ] || [ "$LF_ARCH" = amd64 ] || suite="$suite@$(cpu_arch "$LF_ARCH")"
+	[ -z "$suite" ] || suite_update "$suite"
+	# 6.1.0-56-amd64, 6.12.117+deb12-amd64, 7.3.4+deb13-rt-amd64
+	re="^linux-image-${line//./\\.}(\\.[0-9]+)*(-[0-9]+|\\+deb[0-9]+)?-$flavour\$"
+	# shellcheck disable=SC2046
+	rel=$(apt-cache $(suite_apt_opts "$suite") pkgnames linux-image- 2>/dev/null |
+		grep -E "$re" | sed 's/^linux-image-//' | sort -V | tail -n 1)
+	[ -n "$rel" ] || die "kernel '$word': no linux-image-$line*-$flavour in ${suite:-the host suite} (apt-get update?)"
+	mkdir -p "$CACHE/kernels"
+	if [ -n "$suite" ]; then
+		echo "$suite" >"$CACHE/kernels/.suite-$rel"
+	else
+		rm -f "$CACHE/kernels/.suite-$rel"
+	fi
+	echo "$rel"
+}
+
+# The releases to test, one a line: the words of KERNELS (default: the
+# architecture's DEFAULT_KERNELS) resolved on LF_ARCH.
+kernels_selected() {
+	local k
+	for k in ${KERNELS:-$(arch_var DEFAULT_KERNELS "$LF_ARCH")}; do
+		kernel_resolve_word "$k" || return 1
+	done
+}
+
+# The kernel word a release was resolved from: its line and flavour
+# (6.18.15+deb13-rt-amd64 -> 6.18-rt).
+kernel_word() {
+	local rel=$1 line fl
+	line=$(echo "$rel" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/')
+	case $rel in
+	*-cloud-*) fl=-cloud ;;
+	*-rt-*) fl=-rt ;;
+	*) fl="" ;;
+	esac
+	echo "$line$fl"
+}
+
+# The CPU architecture of a release: amd64 or arm64.
+kernel_arch() {
+	case $1 in
+	*-arm64 | *-arm64-16k) echo arm64 ;;
+	*) echo amd64 ;;
+	esac
 }
 
 # Exact .deb file name the archive (of suite $2, default the host's) has
@@ -71,26 +122,55 @@ deb_filename() {
 		awk 'NR == 1 { print $2 }'
 }
 
+# The version of a package in suite $2's index ("" if it is not there).
+deb_version() {
+	# shellcheck disable=SC2046
+	apt-cache $(suite_apt_opts "${2:-}") show "$1" 2>/dev/null |
+		awk '$1 == "Version:" { print $2; exit }'
+}
+
 # Download a package (of suite $2, default the host's) into $CACHE/debs
 # unless that exact file is there.  Prints the path of the .deb.
+#
+# A suite's index lists only the newest build of the kernel's source
+# package (the signed images keep older lines listed), so a package of
+# another line, e.g. 6.18's headers in trixie-backports once 7.x came,
+# is fetched from the archive's pool by name: $3 is its version (that
+# of the line's image) and $4 its architecture ("all" for -common).
 deb_fetch() {
-	local pkg=$1 suite=${2:-} file
+	local pkg=$1 suite=${2:-} ver=${3:-} arch=${4:-} file url=""
 	file=$(deb_filename "$pkg" "$suite")
+	if [ -z "$file" ] && [ -n "$ver" ]; then
+		file=${pkg}_${ver#*:}_$arch.deb
+		url=$DEBIAN_MIRROR/pool/main/l/linux/$file
+	fi
 	[ -n "$file" ] || die "package $pkg not found in the archive (apt-get update?)"
 	if [ ! -s "$CACHE/debs/$file" ]; then
-		log "kernels: apt-get download $pkg"
-		# shellcheck disable=SC2046
-		(cd "$CACHE/debs" && apt-get $(suite_apt_opts "$suite") download -q "$pkg" \
-			>/dev/null 2>"$BUILD/logs/apt-download.log") ||
-			{ cat "$BUILD/logs/apt-download.log" >&2; die "apt-get download $pkg failed"; }
-		[ -s "$CACHE/debs/$file" ] || die "apt-get download $pkg did not give $file"
+		log "kernels: download $pkg${url:+ (from the pool)}"
+		if [ -n "$url" ]; then
+			{ curl -fsS -o "$CACHE/debs/$file.part" "$url" 2>"$BUILD/logs/apt-download.log" &&
+				mv "$CACHE/debs/$file.part" "$CACHE/debs/$file"; } ||
+				{ cat "$BUILD/logs/apt-download.log" >&2; die "download of $url failed"; }
+		else
+			# shellcheck disable=SC2046
+			(cd "$CACHE/debs" && apt-get $(suite_apt_opts "$suite") download -q "$pkg" \
+				>/dev/null 2>"$BUILD/logs/apt-download.log") ||
+				{ cat "$BUILD/logs/apt-download.log" >&2; die "apt-get download $pkg failed"; }
+		fi
+		[ -s "$CACHE/debs/$file" ] || die "download of $pkg did not give $file"
 	fi
 	echo "$CACHE/debs/$file"
 }
 
+# The version of release <rel>'s packages: that of its image package.
+kernel_version() {
+	deb_version "linux-image-$1" "$(kernel_suite "$1")"
+}
+
 # The package with the kernel image: the -unsigned one (same kernel, no
-# signing wrapper) where the archive has it; linux-binary-<rel> where the
-# image package is only a wrapper around it (7.x).
+# signing wrapper), or linux-binary-<rel> where the image package is only
+# a wrapper around it (7.x).  A line whose index keeps only the signed
+# image (6.18 next to 7.x) has them in the pool all the same.
 kernel_image_pkg() {
 	local rel=$1 suite pkg
 	suite=$(kernel_suite "$rel")
@@ -100,17 +180,47 @@ kernel_image_pkg() {
 			return 0
 		fi
 	done
-	echo "linux-image-$rel"
+	case $rel in
+	[0-6].*) echo "linux-image-$rel-unsigned" ;;
+	*) echo "linux-binary-$rel" ;;
+	esac
 }
 
-# linux-headers-<rel> plus the -common and linux-kbuild-* it depends on.
-kernel_header_pkgs() {
-	local rel=$1
-	echo "linux-headers-$rel"
-	# shellcheck disable=SC2046
-	apt-cache $(suite_apt_opts "$(kernel_suite "$rel")") depends "linux-headers-$rel" 2>/dev/null |
-		awk '$1 ~ /Depends:$/ && ($2 ~ /^linux-headers-.*-common$/ || $2 ~ /^linux-kbuild-/) { print $2 }' |
-		sort -u
+# The .debs of release <rel>, one a line: the image package, then the
+# headers and the -common and linux-kbuild-* packages they depend on
+# (read from the headers package itself, which may come from the pool).
+# For another architecture linux-kbuild is the host's: its programs
+# (fixdep, modpost) run on the build machine.
+kernel_debs() {
+	local rel=$1 suite ver arch hdr dep
+	suite=$(kernel_suite "$rel")
+	ver=$(kernel_version "$rel")
+	arch=$(kernel_arch "$rel")
+	deb_fetch "$(kernel_image_pkg "$rel")" "$suite" "$ver" "$arch" || return 1
+	hdr=$(deb_fetch "linux-headers-$rel" "$suite" "$ver" "$arch") || return 1
+	echo "$hdr"
+	for dep in $(dpkg-deb -f "$hdr" Depends | tr ',' '\n' | awk '{ print $1 }' |
+		grep -E '^linux-(headers-.*-common(-rt)?|kbuild-.*)$' | sort -u); do
+		case $dep in
+		linux-kbuild-*) deb_fetch "$dep" "${suite%@*}" "$ver" amd64 ;;
+		*) deb_fetch "$dep" "$suite" "$ver" all ;;
+		esac || return 1
+	done
+}
+
+# The compiler packages the headers of <rel> ask for (gcc-14,
+# gcc-14-for-host), for the build machine: a cross compiler for arm64.
+kernel_compiler_pkgs() {
+	local rel=$1 hdr cc
+	hdr=$(ls "$CACHE"/debs/linux-headers-"$rel"_*.deb 2>/dev/null | tail -n 1)
+	[ -n "$hdr" ] || return 0
+	for cc in $(dpkg-deb -f "$hdr" Depends | tr ',|' '\n\n' | awk '{ print $1 }' |
+		grep -E '^(gcc-[0-9]+|linux-compiler-gcc)' | sed 's/:.*//' | sort -u); do
+		case $(kernel_arch "$rel") in
+		arm64) echo "${cc%-for-host}-aarch64-linux-gnu" ;;
+		*) echo "$cc" ;;
+		esac
+	done
 }
 
 kernel_dir() { echo "$CACHE/kernels/$1"; }
@@ -120,19 +230,16 @@ kernel_image() { echo "$CACHE/kernels/$1/vmlinuz"; }
 # Make sure kernel <rel> is unpacked in the cache.  Skips all work (and
 # the network) when the stamp matches what the archive offers.
 kernel_fetch() {
-	local rel=$1 dir root pkg debs="" deb want suite image
+	local rel=$1 dir root debs deb want image
 	dir=$(kernel_dir "$rel")
 	root=$dir/root
-	suite=$(kernel_suite "$rel")
 	mkdir -p "$CACHE/debs"
-	for pkg in $(kernel_image_pkg "$rel") $(kernel_header_pkgs "$rel"); do
-		deb=$(deb_fetch "$pkg" "$suite")
-		debs="$debs $deb"
-	done
+	debs=$(kernel_debs "$rel") || return 1
 	want=$(for deb in $debs; do basename "$deb"; done)
 	if [ -f "$dir/complete" ] && [ "$(cat "$dir/complete")" = "$want" ]; then
 		log "kernels: $rel already unpacked"
-		return 0
+		kernel_unpack_btf "$rel"
+		return
 	fi
 	log "kernels: unpacking $rel into $dir"
 	rm -rf "$dir"
@@ -159,7 +266,28 @@ kernel_fetch() {
 	ln -s "root/usr/src/linux-headers-$rel" "$dir/kdir"
 	[ -f "$dir/vmlinuz" ] || die "kernels: $rel: no vmlinuz in the image package"
 	[ -f "$dir/kdir/Makefile" ] || die "kernels: $rel: no Makefile in linux-headers-$rel"
+	kernel_unpack_btf "$rel"
 	echo "$want" >"$dir/complete"
+}
+
+# The load gate checks a build against its kernel's BTF: where the headers
+# carry no vmlinux (Debian's before 6.12), unpack the image's own.
+kernel_unpack_btf() {
+	local dir
+	dir=$(kernel_dir "$1")
+	[ ! -f "$dir/kdir/vmlinux" ] && [ ! -f "$dir/vmlinux" ] || return 0
+	sh "$REPO/module/gate.sh" --unpack "$dir/vmlinuz" "$dir/vmlinux.tmp" ||
+		die "kernels: $1: no ELF kernel (for its BTF) found in $dir/vmlinuz"
+	mv "$dir/vmlinux.tmp" "$dir/vmlinux"
+}
+
+# The BTF the module build of <rel> checks against when its headers carry
+# none (LF_BTF for module/gate.sh), or nothing.
+kernel_btf() {
+	local dir
+	dir=$(kernel_dir "$1")
+	[ ! -f "$dir/kdir/vmlinux" ] && [ -f "$dir/vmlinux" ] && echo "$dir/vmlinux"
+	return 0
 }
 
 # kernel_fetch for a script beside make check (demo, peer): the cache lock

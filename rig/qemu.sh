@@ -16,12 +16,39 @@ QEMU_EXTRA=${QEMU_EXTRA:-}
 # so QEMU exit, -no-reboot) at once on panic, and room for slow TCG
 # before the lockup/stall detectors fire; no_timer_check: a loaded host
 # can make the IO-APIC timer check fail and panic early boot.
-QEMU_BASE_CMDLINE="console=ttyS0 panic=-1 loglevel=7 nokaslr
-	rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30 no_timer_check"
+QEMU_BASE_CMDLINE="panic=-1 loglevel=7 nokaslr
+	rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30"
+
+# The machine, the kernel console and the guest scripts' channel, per
+# architecture.  x86-64: the PC's two UARTs (ttyS0, ttyS1).  arm64: QEMU's
+# virt board has one UART (ttyAMA0, the console); the scripts write to a
+# virtio console (hvc0), which Debian's arm64 kernels have built in.  The
+# arm64 CPU is "max" with QEMU's own pointer-authentication algorithm,
+# which TCG runs several times faster than the architected one.
+qemu_arch_args() {
+	local logdir=$1
+	case $(cpu_arch "$LF_ARCH") in
+	amd64)
+		echo "-cpu max -serial file:$logdir/console.log -serial file:$logdir/guest.log"
+		;;
+	arm64)
+		echo "-M virt -cpu max,pauth-impdef=on -serial file:$logdir/console.log" \
+			"-device virtio-serial-pci -chardev file,id=guest,path=$logdir/guest.log" \
+			"-device virtconsole,chardev=guest"
+		;;
+	esac
+}
+
+qemu_arch_cmdline() {
+	case $(cpu_arch "$LF_ARCH") in
+	amd64) echo "console=ttyS0 no_timer_check" ;;
+	arm64) echo "console=ttyAMA0" ;;
+	esac
+}
 
 # qemu_boot KERNEL INITRD LOGDIR TIMEOUT [CMDLINE WORDS...]
-# Writes LOGDIR/console.log (ttyS0: kernel console), LOGDIR/guest.log
-# (ttyS1: output of the guest scripts), LOGDIR/qemu.log (QEMU's own
+# Writes LOGDIR/console.log (kernel console), LOGDIR/guest.log (output
+# of the guest scripts), LOGDIR/qemu.log (QEMU's own
 # messages) and LOGDIR/status ("rc=<qemu exit> secs=<n>"; rc 124 means
 # the boot timed out and QEMU was killed).
 qemu_boot() {
@@ -32,12 +59,11 @@ qemu_boot() {
 	start=$(now)
 	# shellcheck disable=SC2086
 	timeout -k 10 "$timeout" "$QEMU" \
-		-accel tcg,thread=single -cpu max -smp "$QEMU_SMP" -m "$QEMU_MEM" $QEMU_EXTRA \
+		-accel tcg,thread=single -smp "$QEMU_SMP" -m "$QEMU_MEM" $QEMU_EXTRA \
 		-nographic -no-reboot -monitor none -net none \
-		-serial "file:$logdir/console.log" \
-		-serial "file:$logdir/guest.log" \
+		$(qemu_arch_args "$logdir") \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "$(echo $QEMU_BASE_CMDLINE "$@")" \
+		-append "$(echo $(qemu_arch_cmdline) $QEMU_BASE_CMDLINE "$@")" \
 		</dev/null >"$logdir/qemu.log" 2>&1 || rc=$?
 	echo "rc=$rc secs=$(($(now) - start))" >"$logdir/status"
 	return 0

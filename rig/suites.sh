@@ -2,42 +2,62 @@
 # lazyfree test rig: kernels from other Debian suites than the host's
 # (bullseye's 5.10, sid's 7.x).  Sourced after lib.sh.
 #
-# A kernel word "SUITE:META" in LAZYFREE_KERNEL_METAS resolves META with a
-# private apt configuration for SUITE ($CACHE/apt/SUITE), never touching
-# the host's.  Such a kernel's headers need that suite's compiler and C
-# library, so its module is built in a debootstrap chroot of the suite
-# ($CACHE/chroots/SUITE), with the cache and build dirs bind-mounted at
-# their own paths so that every path means the same inside and out.
+# A kernel of another suite is looked up with a private apt configuration
+# for that suite ($CACHE/apt/SUITE), never touching the host's.  A suite
+# key is SUITE, or SUITE@ARCH for another architecture's packages
+# (trixie-backports@arm64).  Such a kernel's headers need that suite's
+# compiler and C library, so its module is built in a debootstrap chroot
+# of the suite's distribution ($CACHE/chroots/DIST: trixie for
+# trixie-backports; always amd64, with cross compilers for arm64), with
+# the cache and build dirs bind-mounted at their own paths so that every
+# path means the same inside and out.
 
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_SECURITY=${DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 
+suite_name() { echo "${1%@*}"; }
+suite_arch() { case $1 in *@*) echo "${1#*@}" ;; *) echo amd64 ;; esac; }
+
+# The distribution a suite belongs to (its chroot): trixie-backports is
+# trixie, experimental is sid.
+suite_dist() {
+	local s
+	s=$(suite_name "$1")
+	case $s in
+	experimental | unstable) echo sid ;;
+	*) echo "${s%-backports}" ;;
+	esac
+}
+
 # apt sources of a suite: its security suite too where there is one.
 suite_sources() {
-	local key=/usr/share/keyrings/debian-archive-keyring.gpg
-	echo "deb [signed-by=$key] $DEBIAN_MIRROR $1 main"
-	case $1 in
-	sid | unstable | experimental) ;;
-	*) echo "deb [signed-by=$key] $DEBIAN_SECURITY $1-security main" ;;
+	local key=/usr/share/keyrings/debian-archive-keyring.gpg s
+	s=$(suite_name "$1")
+	echo "deb [signed-by=$key] $DEBIAN_MIRROR $s main"
+	case $s in
+	sid | unstable | experimental | *-backports) ;;
+	*) echo "deb [signed-by=$key] $DEBIAN_SECURITY $s-security main" ;;
 	esac
 }
 
 # Options that point apt-get/apt-cache at SUITE's private configuration;
 # nothing for the host's own suite ("").
 suite_apt_opts() {
-	local dir=$CACHE/apt/$1
+	local dir=$CACHE/apt/$1 arch
 	[ -n "$1" ] || return 0
+	arch=$(suite_arch "$1")
 	echo "-o Dir::Etc::SourceList=$dir/sources.list -o Dir::Etc::SourceParts=/dev/null" \
 		"-o Dir::State::Lists=$dir/lists -o Dir::Cache=$dir/cache" \
-		"-o Dir::State::status=$dir/status -o APT::Sandbox::User=root"
+		"-o Dir::State::status=$dir/status -o APT::Sandbox::User=root" \
+		"-o APT::Architecture=$arch -o APT::Architectures::=$arch"
 }
 
-# Fetch SUITE's package lists, once per run.
-SUITES_UPDATED=" "
+# Fetch SUITE's package lists, once per run (the stamp lives with the
+# run's logs, which every run starts by emptying).
 suite_update() {
-	local suite=$1 dir=$CACHE/apt/$1
-	case $SUITES_UPDATED in *" $suite "*) return 0 ;; esac
-	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+	local suite=$1 dir=$CACHE/apt/$1 stamp=$BUILD/logs/.apt-updated-$1
+	[ -f "$stamp" ] && return 0
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$BUILD/logs"
 	touch "$dir/status"
 	suite_sources "$suite" >"$dir/sources.list"
 	log "suites: apt-get update for $suite"
@@ -47,7 +67,7 @@ suite_update() {
 			{ tail -n 5 "$BUILD/logs/apt-update-$suite.log" >&2; die "apt-get update for $suite failed"; }
 		log "suites: warning: apt-get update for $suite failed; using the lists there are"
 	fi
-	SUITES_UPDATED="$SUITES_UPDATED$suite "
+	touch "$stamp"
 }
 
 # The suite kernel <rel> came from ("" for the host's), as kernel_resolve
@@ -56,15 +76,19 @@ kernel_suite() {
 	cat "$CACHE/kernels/.suite-$1" 2>/dev/null || true
 }
 
-# Extra packages a suite's chroot needs besides the headers' compiler.
+# Extra packages a suite's chroot needs besides the headers' compiler:
+# for another architecture's kernels, its cross binutils too.
 suite_chroot_pkgs() {
-	case $1 in
-	bullseye) echo "make libc6-dev libelf-dev bc kmod" ;;
-	*) echo "make libc6-dev libelf-dev bc kmod pahole" ;;
+	case $(suite_dist "$1") in
+	bullseye) echo "make libc6-dev libelf-dev bc kmod dwarves xz-utils" ;;
+	*) echo "make binutils libc6-dev libelf-dev bc kmod pahole xz-utils" ;;
+	esac
+	case $(suite_arch "$1") in
+	arm64) echo "binutils-aarch64-linux-gnu" ;;
 	esac
 }
 
-chroot_dir() { echo "$CACHE/chroots/$1"; }
+chroot_dir() { echo "$CACHE/chroots/$(suite_dist "$1")"; }
 
 # Make sure SUITE's chroot exists and has the packages PKGS...
 chroot_ensure() {
@@ -78,7 +102,7 @@ chroot_ensure() {
 		rm -rf "$dir"
 		mkdir -p "$(dirname "$dir")"
 		debootstrap --variant=minbase --include="$(echo "$@" | tr ' ' ',')" \
-			"$suite" "$dir" "$DEBIAN_MIRROR" >"$BUILD/logs/debootstrap-$suite.log" 2>&1 ||
+			"$(suite_dist "$suite")" "$dir" "$DEBIAN_MIRROR" >"$BUILD/logs/debootstrap-$suite.log" 2>&1 ||
 			{ tail -n 15 "$BUILD/logs/debootstrap-$suite.log" >&2; die "debootstrap $suite failed"; }
 		return 0
 	fi
