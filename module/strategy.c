@@ -116,6 +116,7 @@ static unsigned long notrace lf_free_range_redirect(unsigned long a0,
 	struct vm_area_struct *vma = (struct vm_area_struct *)a0;
 	unsigned long start = max(vma->vm_start, a1);
 	unsigned long end = min(vma->vm_end, a2);
+
 	if (!lf_vma_lazyfree(vma) || start >= end)
 		return 0;
 	if (lf_account_free(vma->vm_mm, end - start) != LF_MODE_DONTNEED)

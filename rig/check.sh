@@ -344,6 +344,25 @@ host_checkpatch() {
 	summary "host: checkpatch module/*.[ch] rig/leakprobe/*.c: $p passed, $n failed"
 }
 
+# The load gate (module/gate.sh) against each kernel's BTF and against
+# BTF files written to match, or not (rig/gate-test.sh): one check a case.
+host_gate_test() {
+	local lg=$BUILD/logs/gate-test.log p f
+	# shellcheck disable=SC2086
+	LAZYFREE_BUILD=$BUILD "$RIG_DIR/gate-test.sh" $KERNEL_RELS >"$lg" 2>&1 || true
+	p=$(grep -c '^ok ' "$lg" || true)
+	f=$(grep -c '^not ok ' "$lg" || true)
+	grep -qE '^[0-9]+ passed, [0-9]+ failed' "$lg" || f=$((f + 1))
+	count "$p" "$f" 0
+	summary "host: load gate (rig/gate-test.sh): $p passed, $f failed"
+	if [ "$f" != 0 ]; then
+		log ""
+		log "==== host: rig/gate-test.sh ===="
+		grep -E -A12 '^not ok' "$lg" | head -n 60 >&2 || tail -n 30 "$lg" >&2
+		log "log: $lg"
+	fi
+}
+
 # The rig's own log scanner against canned logs (rig/testdata).
 host_rig_selftest() {
 	if "$RIG_DIR/selftest.sh" >"$BUILD/logs/rig-selftest.log" 2>&1; then
@@ -500,6 +519,7 @@ main() {
 		host_peer_suite
 		host_unit_tests
 		host_checkpatch
+		host_gate_test
 		host_rig_selftest
 		host_packaging
 	fi
