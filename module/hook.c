@@ -291,6 +291,12 @@ int lf_hook_init(enum lf_mechanism requested, bool enable)
  * for them to leave (the zap may sleep), then once more for every task to
  * pass a voluntary schedule, which puts the instructions after
  * lf_hook_leave() behind them.
+ *
+ * Under full preemption (PREEMPT, PREEMPT_RT) a task may be preempted
+ * anywhere on that way, in the handler or between the redirect and
+ * lf_hook_enter(): RCU Tasks does not count a preemption as a quiescent
+ * state, so the grace period waits for that task to run on to a
+ * voluntary schedule, which comes only after it has been counted.
  */
 void lf_hook_exit(void)
 {

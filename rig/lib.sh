@@ -43,6 +43,14 @@ LINES_arm64_16k="6.18:trixie-backports"
 DEFAULT_KERNELS_amd64="5.10 6.1 6.12 6.18 7.2 7.3 6.18-cloud 6.18-rt"
 DEFAULT_KERNELS_arm64="6.12 6.18"
 DEFAULT_KERNELS_arm64_16k="6.18"
+# The kernels whose first boot (cgroup v2, first hook) runs the long
+# reliability loops at full size in make check (the others run them
+# smaller): the LTS lines the fleets run, the newest line, and PREEMPT_RT,
+# where the unload reasoning must hold under full preemption.  "all":
+# every kernel, as make check-all does.
+THOROUGH_KERNELS_amd64="6.1 6.12 6.18-rt 7.3"
+THOROUGH_KERNELS_arm64="6.18"
+THOROUGH_KERNELS_arm64_16k="6.18"
 # Every kernel of the full matrix (make check-all), per architecture.
 ALL_KERNELS_amd64="5.10 6.1 6.12 6.12-cloud 6.12-rt 6.18 6.18-cloud 6.18-rt 7.2 7.3"
 ALL_KERNELS_arm64="6.12 6.18 7.3"
@@ -54,6 +62,7 @@ case $LF_ARCH in
 amd64 | arm64 | arm64-16k) ;;
 *) echo "lazyfree-rig: error: ARCH=$LF_ARCH: not amd64, arm64 or arm64-16k" >&2; exit 1 ;;
 esac
+THOROUGH_KERNELS=${THOROUGH_KERNELS:-$(arch_var THOROUGH_KERNELS "$LF_ARCH")}
 # ARCH means the kernel's architecture to kbuild (x86, arm64): keep ours
 # out of the environment and of the make flags the rig's makes inherit.
 unset ARCH

@@ -122,11 +122,15 @@ chroot_ensure() {
 }
 
 # Run a command in SUITE's chroot with /proc (objtool needs it) and the
-# cache and build directories at their own paths.
+# cache and build directories at their own paths; commands for one chroot
+# wait for each other.
 chroot_run() {
-	local suite=$1 dir m rc=0
+	local suite=$1 dir m rc=0 lock
 	shift
 	dir=$(chroot_dir "$suite")
+	# one command at a time per chroot: the mounts are shared
+	exec {lock}>"$dir.lock"
+	flock "$lock"
 	for m in "$CACHE" "$BUILD"; do
 		mkdir -p "$dir$m"
 		mountpoint -q "$dir$m" || mount --bind "$m" "$dir$m"
@@ -134,5 +138,6 @@ chroot_run() {
 	mountpoint -q "$dir/proc" || mount -t proc proc "$dir/proc"
 	chroot "$dir" "$@" || rc=$?
 	umount "$dir/proc" "$dir$BUILD" "$dir$CACHE" 2>/dev/null || true
+	exec {lock}>&-
 	return "$rc"
 }

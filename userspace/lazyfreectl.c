@@ -349,15 +349,29 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 		 strcmp(buf, "0") ? "yes" : "no");
 	if (read_or_report(LF_SYSFS "/hook", buf, sizeof(buf)))
 		return 1;
-	/* "<function> <mechanism>" per line -> "function (mechanism), ..." */
+	/*
+	 * "<function> <mechanism> [untested]" per line ->
+	 * "function (mechanism[, untested line]), ..."
+	 */
 	for (p = strtok_r(buf, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
-		char *sp = strchr(p, ' ');
+		char *mech = strchr(p, ' '), *untested = NULL;
 		size_t len = strlen(f[F_HOOK].value);
+		char *out = f[F_HOOK].value + len;
+		size_t room = sizeof(f[0].value) - len;
 
-		if (sp)
-			*sp++ = '\0';
-		snprintf(f[F_HOOK].value + len, sizeof(f[0].value) - len,
-			 sp ? "%s%s (%s)" : "%s%s", len ? ", " : "", p, sp);
+		if (mech) {
+			*mech++ = '\0';
+			untested = strchr(mech, ' ');
+			if (untested)
+				*untested++ = '\0';
+		}
+		if (!mech)
+			snprintf(out, room, "%s%s", len ? ", " : "", p);
+		else if (untested && !strcmp(untested, "untested"))
+			snprintf(out, room, "%s%s (%s, untested line)",
+				 len ? ", " : "", p, mech);
+		else
+			snprintf(out, room, "%s%s (%s)", len ? ", " : "", p, mech);
 	}
 	if (lf_hierarchy(&h))
 		return 1;

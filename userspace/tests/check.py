@@ -323,6 +323,9 @@ def status_human_and_json():
                           'default_mode': 'free', 'cgroups': 4,
                           'max_cgroups': 4096, 'freed': 1610612736,
                           'rewritten': 536870912}]})
+    f.write(SYSFS + '/hook', 'madvise_free_single_vma ftrace untested')
+    assert ('hook:         madvise_free_single_vma (ftrace, untested line)\n'
+            in ok(*f.run())), 'a line the load gate marks untested'
     f.write(SYSFS + '/enabled', '0')
     eq(json.loads(ok(*f.run('-J')))['lazyfree'][0]['enabled'], False)
     assert 'enabled:      no\n' in ok(*f.run()), 'enabled no'
