@@ -13,7 +13,8 @@
 # runs `lazyfreectl reclaim` on the free cgroups.  Prints a table and
 # PASS/FAIL for the expectations, and writes a plot.
 #
-# Settings: DEMO_KERNEL (image metapackage, default linux-image-6.12-amd64),
+# Settings: ARCH (amd64, arm64, arm64-16k), DEMO_KERNEL (a kernel word as
+# for make check, default 6.12 on amd64 and 6.18 on arm64),
 # DEMO_MIB (heap, default 192), DEMO_IDLE (seconds before the reclaim,
 # default 4), DEMO_THP (guest THP: never (default), always, madvise, keep),
 # QEMU_MEM (default 3G), LAZYFREE_BUILD, LAZYFREE_CACHE.
@@ -27,8 +28,13 @@ set -eu -o pipefail
 . "$RIG_DIR/initramfs.sh"
 . "$RIG_DIR/qemu.sh"
 . "$RIG_DIR/scan.sh"
+. "$RIG_DIR/cross.sh"
 
-DEMO_KERNEL=${DEMO_KERNEL:-linux-image-6.12-amd64}
+if [ "$LF_ARCH" = amd64 ]; then
+	DEMO_KERNEL=${DEMO_KERNEL:-6.12}
+else
+	DEMO_KERNEL=${DEMO_KERNEL:-6.18}
+fi
 DEMO_MIB=${DEMO_MIB:-192}
 DEMO_IDLE=${DEMO_IDLE:-4}
 DEMO_THP=${DEMO_THP:-never}
@@ -60,19 +66,30 @@ if [ -n "$missing" ]; then
 fi
 log "demo: $(go version), jemalloc $(dpkg-query -W -f='${Version}' libjemalloc-dev), $(gnuplot --version)"
 
-rel=$(kernel_resolve "$DEMO_KERNEL")
+rel=$(kernel_resolve_word "$DEMO_KERNEL")
 kernel_fetch_shared demo "$rel"
 
+# arm64: the tool and the workloads cross-built (cross.sh)
+tool=$REPO/userspace/lazyfreectl
+CROSS_MAKE_VARS=()
+if [ "$LF_ARCH" != amd64 ]; then
+	deps_install $CROSS_HOST_PKGS && sysroot_ensure && cross_make_vars ||
+		die "demo: no arm64 cross toolchain or sysroot"
+	tool=$BUILD/arm64/userspace/lazyfreectl
+fi
+module_chroot_ensure "$rel" || die "demo: no chroot to build the module for $rel in"
 build_module "$rel" "$OUT/$rel" || die "demo: the module does not build for $rel"
 build_userspace || die "demo: userspace/lazyfreectl does not build"
-make -C "$REPO/demo" OUT="$OUT/bin" >"$BUILD/logs/build-demo.log" 2>&1 ||
+[ "$LF_ARCH" = amd64 ] || build_userspace_cross || die "demo: lazyfreectl does not build for arm64"
+rm -f "$OUT"/bin/lfheap-*
+make -C "$REPO/demo" OUT="$OUT/bin" "${CROSS_MAKE_VARS[@]}" >"$BUILD/logs/build-demo.log" 2>&1 ||
 	{ show_log_tail "$BUILD/logs/build-demo.log"; die "demo: the workloads do not build"; }
 log "build: demo workloads: ok ($OUT/bin)"
 
 stage=$BUILD/stage/demo-$rel
 initramfs_base "$stage"
 initramfs_add "$stage" "$OUT/$rel/lazyfree.ko" /lazyfree/lazyfree.ko
-initramfs_add "$stage" "$REPO/userspace/lazyfreectl" /lazyfree/bin/lazyfreectl
+initramfs_add "$stage" "$tool" /lazyfree/bin/lazyfreectl
 initramfs_add "$stage" "$OUT/bin/lfheap-go" /lazyfree/bin/lfheap-go
 initramfs_add "$stage" "$OUT/bin/lfheap-je" /lazyfree/bin/lfheap-je
 initramfs_pack "$stage" "$OUT/initrd.gz"

@@ -16,7 +16,7 @@
 #include "lf_harness.h"
 #include "lf_util.h"
 
-#define REGION	(2UL << 20)	/* 512 pages, THP off */
+#define REGION	(2UL << 20)	/* 512 pages of 4 KiB, THP off */
 #define SLACK_KB	16	/* unrelated anon noise between two readings */
 
 FIXTURE(basic) {

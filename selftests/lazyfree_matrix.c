@@ -55,7 +55,8 @@
 #endif
 
 #define SLACK_KB 16
-#define HPAGE (2UL << 20)
+#define HPAGE lf_thp_size()
+#define HTLBPAGE lf_hugetlb_size()
 #define PG lf_pagesize
 
 static void record(struct lf_result *r, long ret)
@@ -135,7 +136,7 @@ static char *map_thp(struct lf_result *r, char **raw)
 {
 	char *p, *a;
 
-	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK)) {
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) || !HPAGE) {
 		lf_skip(r, "no THP support (CONFIG_TRANSPARENT_HUGEPAGE)");
 		return NULL;
 	}
@@ -272,16 +273,20 @@ static void c_mlocked(struct lf_result *r, const void *arg)
 
 static void c_hugetlb(struct lf_result *r, const void *arg)
 {
-	int n = HPAGE / PG;
+	size_t size = HTLBPAGE;
+	int n = size / PG;
 	char *p;
 
 	(void)arg;
-	p = mmap(NULL, HPAGE, PROT_READ | PROT_WRITE,
+	if (!size)
+		return lf_skip(r, "no hugetlb pages (CONFIG_HUGETLBFS)");
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (p == MAP_FAILED)
-		return lf_skip(r, "no 2 MiB hugetlb page (mmap: %s)", strerror(errno));
+		return lf_skip(r, "no %zu KiB hugetlb page (mmap: %s)", size >> 10,
+			       strerror(errno));
 	lf_fill(r, 0, p, n, 0x20, 'K');
-	do_free(r, p, HPAGE);
+	do_free(r, p, size);
 	lf_read_after(r, 0, p, n);
 }
 

@@ -40,6 +40,25 @@ static void __attribute__((constructor)) lf_init(void)
 		lf_pagesize = ps;
 }
 
+size_t lf_thp_size(void)
+{
+	uint64_t v;
+
+	if (lf_read_u64_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", &v))
+		return 0;
+	return v;
+}
+
+size_t lf_hugetlb_size(void)
+{
+	char buf[8192], *p;
+
+	if (lf_read_file("/proc/meminfo", buf, sizeof(buf)))
+		return 0;
+	p = strstr(buf, "Hugepagesize:");
+	return p ? strtoull(p + strlen("Hugepagesize:"), NULL, 10) << 10 : 0;
+}
+
 int lf_read_file(const char *path, char *buf, size_t size)
 {
 	ssize_t n, total = 0;

@@ -13,9 +13,16 @@
 #include <stdint.h>
 
 #define LF_SYSFS	"/sys/kernel/lazyfree"
-#define LF_MAXPAGES	1024
+#define LF_MAXPAGES	2048	/* a 32 MiB huge page of 16 KiB pages */
 
 extern size_t lf_pagesize;
+/*
+ * The sizes of this kernel's PMD-mapped transparent huge page and of its
+ * default hugetlb page (2 MiB with 4 KiB pages, 32 MiB with 16 KiB), or
+ * 0 where it has none.
+ */
+size_t lf_thp_size(void);
+size_t lf_hugetlb_size(void);
 
 /* Raw attribute access. Return 0 or -errno. Reads strip one trailing '\n'. */
 int lf_read_file(const char *path, char *buf, size_t size);
