@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# gate.sh LINE OBJTREE KERNELRELEASE [BTF]: print gate.h, the load gate of
-# lazyfree for one kernel build.
+# gate.sh LINE OBJTREE KERNELRELEASE ARCH [BTF]: print gate.h, the load
+# gate of lazyfree for one kernel build (ARCH: kbuild's SRCARCH).
 # gate.sh --unpack IMAGE OUT: write the ELF kernel (with its BTF) inside
 # the compressed kernel image IMAGE to OUT.
 #
@@ -17,13 +17,14 @@
 # headers ship it from 6.12), /sys/kernel/btf/vmlinux when building for
 # the running kernel, the ELF inside /boot/vmlinuz-KERNELRELEASE.
 #
-# A line in range that the project's test matrix has not run says so at
-# load (LF_GATE_TESTED 0); a build that passes no strategy loads nothing
+# A line (on this ARCH) in range that the project's test matrix has not
+# run says so at load (LF_GATE_TESTED 0); a build that passes no strategy loads nothing
 # and says why (LF_GATE_REFUSAL).  Needs pfunct and pahole (dwarves).
 line=$1
 objtree=$2
 release=$3
-btf=$4
+arch=$4
+btf=$5
 
 # strategy  first line  last line  function  its prototype (types only)
 STRATEGIES="
@@ -31,8 +32,8 @@ FREE_SINGLE_VMA_RANGE|504|517|madvise_free_single_vma|int(struct vm_area_struct 
 VALID_VMA_INT|518|616|madvise_dontneed_free_valid_vma|bool(struct vm_area_struct *,long unsigned int,long unsigned int *,int)
 FREE_SINGLE_VMA_BEHAVIOR|617|703|madvise_free_single_vma|int(struct madvise_behavior *)
 "
-# The lines the whole suite has passed on (make check-all).
-TESTED="510 601 612 618 702 703"
+# The lines the whole suite has passed on (make check-all), per SRCARCH.
+TESTED="510:x86 601:x86 612:x86 618:x86 702:x86 703:x86 612:arm64 618:arm64 703:arm64"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lazyfree-gate.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -164,7 +165,7 @@ $STRATEGIES
 EOF
 tested=0
 for t in $TESTED; do
-	[ "$t" = "$line" ] && tested=1
+	[ "$t" = "$line:$arch" ] && tested=1
 done
 echo "#define LF_GATE_TESTED	$tested"
 echo "#define LF_GATE_REFUSAL	\"$(printf '%s' "$why" | sed 's/[\\"]/\\&/g')\""

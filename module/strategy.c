@@ -190,7 +190,7 @@ static const struct lf_strategy lf_strategies[] = {
 	},
 };
 
-/* This build's kernel line has not had the whole suite run on it. */
+/* The whole suite has not run on this build's line and architecture. */
 const bool lf_line_untested = !LF_GATE_TESTED;
 
 const struct lf_strategy *lf_strategy_select(void)
@@ -202,7 +202,7 @@ const struct lf_strategy *lf_strategy_select(void)
 			continue;
 		lf_active = &lf_strategies[i];
 		if (lf_line_untested)
-			pr_warn("Linux %s is in the range of the %s strategy (%s) and its BTF matches, but this line is untested\n",
+			pr_warn("Linux %s is in the range of the %s strategy (%s) and its BTF matches, but the test suite has not run on this line and architecture: untested\n",
 				init_utsname()->release, lf_active->symbol,
 				lf_active->kernels);
 		return lf_active;

@@ -25,17 +25,17 @@ ok() { n=$((n + 1)); echo "ok $n $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
 diag() { sed 's/^/# /'; }
 
-# gate LINE BTF: gate.h for LINE from BTF
-gate() { sh "$GATE" "$1" /nonexistent test-kernel "$2" 2>&1; }
+# gate LINE BTF [ARCH]: gate.h for LINE (on x86) from BTF
+gate() { sh "$GATE" "$1" /nonexistent test-kernel "${3:-x86}" "$2" 2>&1; }
 chosen() { sed -n 's/^#define LF_STRATEGY_\([A-Z_]*\)\t1$/\1/p'; }
 refusal() { sed -n 's/^#define LF_GATE_REFUSAL\t"\(.*\)"$/\1/p'; }
 
-# expect NAME LINE BTF STRATEGY TESTED [REFUSAL-SUBSTRING...]
+# expect NAME LINE[:ARCH] BTF STRATEGY TESTED [REFUSAL-SUBSTRING...]
 # (TESTED "" for a refusal: nothing loads, whatever the line)
 expect() {
 	local name=$1 line=$2 btf=$3 want=$4 tested=$5 out have why s
 	shift 5
-	out=$(gate "$line" "$btf")
+	out=$(gate "${line%:*}" "$btf" "$(case $line in *:*) echo "${line#*:}" ;; esac)")
 	have=$(printf '%s\n' "$out" | chosen)
 	why=$(printf '%s\n' "$out" | refusal)
 	if [ "$have" != "$want" ] || { [ -n "$tested" ] &&
@@ -108,7 +108,9 @@ for rel in "$@"; do
 	else
 		want=FREE_SINGLE_VMA_BEHAVIOR
 	fi
-	expect "$rel (line $line): its own BTF" "$line" "$b" "$want" 1
+	arch=x86
+	[ "$(kernel_arch "$rel")" = amd64 ] || arch=arm64
+	expect "$rel (line $line): its own BTF" "$line:$arch" "$b" "$want" 1
 done
 
 # 2. written for the test
@@ -133,6 +135,7 @@ expect "6.17, in range, never tested" 617 "$W/behavior.btf" FREE_SINGLE_VMA_BEHA
 expect "7.4, beyond every range read" 704 "$W/behavior.btf" "" "" "no strategy covers Linux 7.4"
 expect "6.12, matching prototype" 612 "$W/valid-vma.btf" VALID_VMA_INT 1
 expect "6.8, in range, never tested" 608 "$W/valid-vma.btf" VALID_VMA_INT 0
+expect "6.1 on arm64, in range, never tested there" 601:arm64 "$W/valid-vma.btf" VALID_VMA_INT 0
 expect "6.12, end by value" 612 "$W/valid-vma-end-by-value.btf" "" "" \
 	"madvise_dontneed_free_valid_vma is bool(struct vm_area_struct *,long unsigned int,long unsigned int,int)"
 expect "6.12, the function inlined (absent from BTF)" 612 "$W/inlined.btf" "" "" \
