@@ -19,7 +19,7 @@ start=$(now)
 p=0 f=0 s=0
 for arch in $ARCHS; do
 	log "check-all: ARCH=$arch KERNELS='$(arch_var ALL_KERNELS "$arch")'"
-	ARCH=$arch KERNELS=$(arch_var ALL_KERNELS "$arch") THOROUGH_KERNELS=all \
+	ARCH=$arch KERNELS=$(arch_var ALL_KERNELS "$arch") THOROUGH_KERNELS=all V1_HOOKS="$HOOKS" \
 		LAZYFREE_BUILD=$BUILD/all-$arch "$RIG_DIR/check.sh" 2>&1 |
 		tee "$OUT/check-$arch.log" || true
 	if read -r a _ b _ c _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' \

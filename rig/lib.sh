@@ -48,7 +48,7 @@ DEFAULT_KERNELS_arm64_16k="6.18"
 # smaller): the LTS lines the fleets run, the newest line, and PREEMPT_RT,
 # where the unload reasoning must hold under full preemption.  "all":
 # every kernel, as make check-all does.
-THOROUGH_KERNELS_amd64="6.1 6.12 6.18-rt 7.3"
+THOROUGH_KERNELS_amd64="6.12 6.18-rt 7.3"
 THOROUGH_KERNELS_arm64="6.18"
 THOROUGH_KERNELS_arm64_16k="6.18"
 # Every kernel of the full matrix (make check-all), per architecture.
