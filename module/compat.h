@@ -52,7 +52,7 @@
  */
 #if defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS)
 #define LF_HAVE_FTRACE_IPMODIFY	1
-#define LF_FTRACE_OPS_FLAGS	FTRACE_OPS_FL_IPMODIFY
+#define LF_FTRACE_OPS_FLAGS	(FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_PERMANENT)
 #define lf_ftrace_regs		ftrace_regs
 
 #if defined(CONFIG_ARM64)
@@ -102,7 +102,7 @@ static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
 /* before 5.11 a handler without RECURSION_SAFE goes through an assist */
 #define LF_HAVE_FTRACE_IPMODIFY	1
 #define LF_FTRACE_OPS_FLAGS	(FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY | \
-				 FTRACE_OPS_FL_RECURSION_SAFE)
+				 FTRACE_OPS_FL_RECURSION_SAFE | FTRACE_OPS_FL_PERMANENT)
 #define lf_ftrace_regs		pt_regs
 
 static __always_inline unsigned long lf_fregs_arg(struct pt_regs *regs,

@@ -95,7 +95,9 @@ static void notrace lf_ftrace_handler(unsigned long ip,
  * No FTRACE_OPS_FL_RECURSION: the handler calls nothing that reaches the
  * hooked function, so it needs no recursion guard, and without the flag
  * the trampoline calls it directly instead of through
- * ftrace_ops_assist_func().
+ * ftrace_ops_assist_func().  FTRACE_OPS_FL_PERMANENT (in the flags):
+ * while it is registered, kernel.ftrace_enabled=0 is refused (EBUSY)
+ * rather than silently switching the hook off behind "enabled".
  */
 static struct ftrace_ops lf_ftrace_ops = {
 	.func	= lf_ftrace_handler,
@@ -125,7 +127,11 @@ static int lf_ftrace_register(void)
 
 static void lf_ftrace_unregister(void)
 {
-	unregister_ftrace_function(&lf_ftrace_ops);
+	int err = unregister_ftrace_function(&lf_ftrace_ops);
+
+	if (err)
+		pr_err("unregistering the ftrace hook on %s failed: error %d\n",
+		       lf_strategy->symbol, err);
 }
 
 /* An emptied filter hash is freed (ftrace_free_filter() is 5.11+). */
@@ -193,7 +199,7 @@ static int lf_hook_register(void)
 		return 0;
 	}
 	if (err == -EBUSY)
-		pr_warn("%s is owned by another IPMODIFY user (a livepatch?): using a kprobe, which yields to it\n",
+		pr_warn("ftrace hook on %s refused (-EBUSY: another IPMODIFY user such as a livepatch, or kernel.ftrace_enabled=0): using a kprobe\n",
 			lf_strategy->symbol);
 	else
 		pr_info("ftrace hook on %s refused (%d), using a kprobe\n",
