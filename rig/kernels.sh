@@ -202,7 +202,10 @@ kernel_debs() {
 	for dep in $(dpkg-deb -f "$hdr" Depends | tr ',' '\n' | awk '{ print $1 }' |
 		grep -E '^linux-(headers-.*-common(-rt)?|kbuild-.*)$' | sort -u); do
 		case $dep in
-		linux-kbuild-*) deb_fetch "$dep" "${suite%@*}" "$ver" amd64 ;;
+		linux-kbuild-*)
+			[ -z "$suite" ] || suite_update "${suite%@*}"
+			deb_fetch "$dep" "${suite%@*}" "$ver" amd64
+			;;
 		*) deb_fetch "$dep" "$suite" "$ver" all ;;
 		esac || return 1
 	done
