@@ -22,7 +22,7 @@ set -u -o pipefail
 . "$(dirname "$0")/../rig/lib.sh"
 
 PKGS="dkms systemd python3 python3-yaml busybox-static kmod xz-utils make gcc
-	libc6-dev pkg-config libsmartcols-dev libelf-dev"
+	libc6-dev pkg-config libsmartcols-dev libelf-dev pahole"
 W=$BUILD/packaging
 SRC=$W/src
 PKGDIR=$REPO/packaging
