@@ -19,6 +19,7 @@
 #include <linux/rculist.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "lazyfree.h"
@@ -295,6 +296,15 @@ static struct cgroup *lf_cgroup_get(u64 id)
 	return cgrp;
 }
 
+/*
+ * Entries not yet freed.  The last kobject reference of an entry may go
+ * after the module unlinked it, and its release run late (a reader's
+ * reference, DEBUG_KOBJECT_RELEASE's delay): unload waits for this to
+ * reach zero before it lets the module text go.
+ */
+static atomic_t lf_nr_allocated = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(lf_freed_wq);
+
 /* Last kobject reference gone: sysfs no longer shows @lc. */
 static void lf_cgroup_free_rcu(struct rcu_head *rcu)
 {
@@ -302,6 +312,8 @@ static void lf_cgroup_free_rcu(struct rcu_head *rcu)
 
 	free_percpu(lc->stats);
 	kfree(lc);
+	if (atomic_dec_and_test(&lf_nr_allocated))
+		wake_up(&lf_freed_wq);
 }
 
 void lf_cgroup_release(struct lf_cgroup *lc)
@@ -327,6 +339,7 @@ int lf_cgroup_add(u64 id)
 		kfree(lc);
 		return -ENOMEM;
 	}
+	atomic_inc(&lf_nr_allocated);
 
 	mutex_lock(&lf_lock);
 	if (lf_lookup(id)) {
@@ -359,6 +372,7 @@ err_free:
 	mutex_unlock(&lf_lock);
 	free_percpu(lc->stats);
 	kfree(lc);
+	atomic_dec(&lf_nr_allocated);
 	return err;
 }
 
@@ -462,7 +476,16 @@ void lf_policy_exit(void)
 		lf_cgroup_unlink(lc);
 	mutex_unlock(&lf_lock);
 
-	rcu_barrier();		/* lf_cgroup_free_rcu() is module text */
+	/*
+	 * Every entry's release queues lf_cgroup_free_rcu(), whenever its
+	 * last reference goes; wait for the last one, then for that
+	 * callback to return (rcu_barrier()), then for every task to pass a
+	 * voluntary schedule, which puts a release preempted on its way
+	 * out of lf_cgroup_release() behind it: all of it is module text.
+	 */
+	wait_event(lf_freed_wq, !atomic_read(&lf_nr_allocated));
+	rcu_barrier();
+	synchronize_rcu_tasks();
 	free_percpu(lf_node);
 	kvfree(lf_table);
 }

@@ -324,9 +324,15 @@ void lf_sysfs_remove_controls(void)
 	sysfs_remove_group(lf_kobj, &lf_attr_group);
 }
 
-/* Last step: every cgroups/<id> is gone already. */
+/*
+ * Last step: every cgroups/<id> is gone already.  The directories go now,
+ * not when their last reference does (which may be late), so that the
+ * next load can create them again at once.
+ */
 void lf_sysfs_exit(void)
 {
+	kobject_del(lf_cgroups_kobj);
 	kobject_put(lf_cgroups_kobj);
+	kobject_del(lf_kobj);
 	kobject_put(lf_kobj);
 }
