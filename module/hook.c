@@ -294,9 +294,10 @@ int lf_hook_init(enum lf_mechanism requested, bool enable)
  * sent on to the replacement.  The replacement has no voluntary schedule
  * before lf_hook_enter(), so once every task has passed one
  * (synchronize_rcu_tasks()) all that will ever enter are counted.  Wait
- * for them to leave (the zap may sleep), then once more for every task to
- * pass a voluntary schedule, which puts the instructions after
- * lf_hook_leave() behind them.
+ * for them to leave (the zap may sleep).  The instructions after
+ * lf_hook_leave() are put behind them by the last synchronize_rcu_tasks()
+ * of lazyfree_exit(), once every task has passed one more voluntary
+ * schedule.
  *
  * Under full preemption (PREEMPT, PREEMPT_RT) a task may be preempted
  * anywhere on that way, in the handler or between the redirect and
@@ -310,6 +311,5 @@ void lf_hook_exit(void)
 	synchronize_rcu_tasks();
 	while (lf_hook_inside())
 		msleep(20);
-	synchronize_rcu_tasks();
 	lf_ftrace_free();
 }

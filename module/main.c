@@ -14,6 +14,7 @@
 
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/rcupdate.h>
 #include <linux/string.h>
 
 #include "lazyfree.h"
@@ -124,6 +125,14 @@ static void __exit lazyfree_exit(void)
 	lf_hook_exit();
 	lf_policy_exit();
 	lf_sysfs_exit();
+	/*
+	 * Tasks may still be on the last instructions of module text: after
+	 * lf_hook_leave() in a replacement, after call_rcu() in an entry's
+	 * release.  Neither schedules voluntarily before it returns to the
+	 * kernel, so once every task has passed a voluntary schedule (a
+	 * preemption does not count) none is left in the module.
+	 */
+	synchronize_rcu_tasks();
 }
 
 module_init(lazyfree_init);

@@ -479,13 +479,12 @@ void lf_policy_exit(void)
 	/*
 	 * Every entry's release queues lf_cgroup_free_rcu(), whenever its
 	 * last reference goes; wait for the last one, then for that
-	 * callback to return (rcu_barrier()), then for every task to pass a
-	 * voluntary schedule, which puts a release preempted on its way
-	 * out of lf_cgroup_release() behind it: all of it is module text.
+	 * callback to return (rcu_barrier()): module text.  A release
+	 * preempted on its way out of lf_cgroup_release() is put behind us
+	 * by the last synchronize_rcu_tasks() of lazyfree_exit().
 	 */
 	wait_event(lf_freed_wq, !atomic_read(&lf_nr_allocated));
 	rcu_barrier();
-	synchronize_rcu_tasks();
 	free_percpu(lf_node);
 	kvfree(lf_table);
 }
