@@ -337,6 +337,8 @@ TEST_F(enabled, ftrace_enabled_sysctl_cannot_switch_the_hook_off)
 	err = lf_write_file(path, "0");
 	if (!err)
 		lf_write_file(path, "1");
+	if (err == -EOPNOTSUPP)	/* 7.3: the knob no longer turns ftrace off */
+		SKIP(return, "%s=0 is refused by this kernel itself (EOPNOTSUPP): nothing to guard", path);
 	EXPECT_EQ(-EBUSY, err) TH_LOG("ftrace_enabled=0 while hooked: %s", strerror(-err));
 	ASSERT_EQ(0, lf_read_file(path, buf, sizeof(buf)));
 	EXPECT_STREQ("1", buf);
