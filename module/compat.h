@@ -37,7 +37,7 @@
  *   read (7.3); tested on 6.18, 7.2 and 7.3.  The layout of that private
  *   struct is this build's, from its BTF (LF_MB_OFF_*).
  *
- * LF_GATE_TESTED: the whole suite has passed on this line.
+ * LF_GATE_TESTED: the whole suite has passed on this line and architecture.
  */
 #define LF_HAVE_FREE_SINGLE_VMA_RANGE	LF_STRATEGY_FREE_SINGLE_VMA_RANGE
 #define LF_HAVE_VALID_VMA_INT_BEHAVIOR	LF_STRATEGY_VALID_VMA_INT

@@ -17,9 +17,10 @@
 # headers ship it from 6.12), /sys/kernel/btf/vmlinux when building for
 # the running kernel, the ELF inside /boot/vmlinuz-KERNELRELEASE.
 #
-# A line (on this ARCH) in range that the project's test matrix has not
-# run says so at load (LF_GATE_TESTED 0); a build that passes no strategy loads nothing
-# and says why (LF_GATE_REFUSAL).  Needs pfunct and pahole (dwarves).
+# A line in range that the project's test matrix has not run on this ARCH
+# says so at load (LF_GATE_TESTED 0); a build that passes no strategy
+# loads nothing and says why (LF_GATE_REFUSAL).  Needs pfunct and pahole
+# (dwarves).
 line=$1
 objtree=$2
 release=$3

@@ -89,13 +89,13 @@ static unsigned long notrace lf_valid_vma_redirect(unsigned long a0,
 }
 
 /*
- * 5.4 to 5.17 (tested on 5.10): madvise_dontneed_free() checks the VMA (not locked, hugetlb or a
- * PFN map), lets userfaultfd drop mmap_lock if it must, and for MADV_FREE
- * calls madvise_free_single_vma(vma, start, end), which refuses (-EINVAL)
- * anything but an anonymous VMA and clips the range to the VMA.  Only
- * MADV_FREE reaches it, so the redirect needs no advice check.  Under
- * dontneed the replacement drops the clipped range and returns 0, as the
- * function does for it.
+ * 5.4 to 5.17 (tested on 5.10): madvise_dontneed_free() checks the VMA
+ * (not locked, hugetlb or a PFN map), lets userfaultfd drop mmap_lock if
+ * it must, and for MADV_FREE calls madvise_free_single_vma(vma, start,
+ * end), which refuses (-EINVAL) anything but an anonymous VMA and clips
+ * the range to the VMA.  Only MADV_FREE reaches it, so the redirect needs
+ * no advice check.  Under dontneed the replacement drops the clipped range
+ * and returns 0, as the function does for it.
  */
 static int lf_free_range_dontneed(struct vm_area_struct *vma,
 				  unsigned long start, unsigned long end)
@@ -125,14 +125,16 @@ static unsigned long notrace lf_free_range_redirect(unsigned long a0,
 }
 
 /*
- * 6.17 on (tested on 6.18, 7.2, 7.3): every madvise function takes the struct madvise_behavior that is
- * private to mm/madvise.c; gate.h has its layout from this build's
- * BTF.  madvise_free_single_vma(madv_behavior) is reached only for
- * MADV_FREE, after the VMA checks and userfaultfd, with the range clipped
- * to the VMA by its caller; it refuses (-EINVAL) anything but an
- * anonymous VMA and otherwise returns 0.  The redirect clips the end to
- * the VMA once more all the same (6.17 and 6.18 clip inside the
- * function too): nothing beyond the VMA is ever counted or dropped.
+ * 6.17 to 7.3 (tested on 6.18, 7.2 and 7.3): every madvise function takes
+ * the struct madvise_behavior that is private to mm/madvise.c; gate.h has
+ * its layout from this build's BTF.  madvise_free_single_vma(madv_behavior)
+ * is reached only for MADV_FREE, after the VMA checks and userfaultfd,
+ * with the range clipped to the VMA by its caller; it refuses (-EINVAL)
+ * anything but an anonymous VMA and otherwise returns 0.  The redirect
+ * clips the end to the VMA once more all the same (6.17 and 6.18 clip
+ * inside the function too): nothing beyond the VMA is ever counted or
+ * dropped.  From 6.17 the caller may hold only the VMA's read lock, not
+ * mmap_lock, which the zap needs no more than MADV_DONTNEED does.
  */
 #define lf_mb(mb, field, type) \
 	(*(type *)((char *)(mb) + LF_MB_OFF_##field))
