@@ -303,7 +303,7 @@ report_lane() {
 		report_boot "$rel" "$lane" "$hook"
 	done
 	count "$LANE_P" "$LANE_F" "$LANE_S"
-	summary "lane $rel $lane ($(lane_hooks "$lane" | tr ' ' ',')): $LANE_P passed, $LANE_F failed, $LANE_S skipped"
+	summary "lane $rel $lane ($(lane_hooks "$lane" | paste -sd,)): $LANE_P passed, $LANE_F failed, $LANE_S skipped"
 }
 
 report_lanes() {
