@@ -11,6 +11,18 @@
 
 . "$RIG_DIR/suites.sh"
 
+# kernel_record REL SUITE: note the suite REL came from ("" for the
+# host's) for its later steps, and print REL.
+kernel_record() {
+	mkdir -p "$CACHE/kernels"
+	if [ -n "$2" ]; then
+		echo "$2" >"$CACHE/kernels/.suite-$1"
+	else
+		rm -f "$CACHE/kernels/.suite-$1"
+	fi
+	echo "$1"
+}
+
 # Release (e.g. 6.1.0-56-amd64) that an image metapackage points at today.
 # META may name another suite, "bullseye:linux-image-amd64" (suites.sh);
 # the suite is recorded for the release's later steps.
@@ -29,13 +41,7 @@ kernel_resolve() {
 	[ -n "$dep" ] || die "cannot resolve ${suite:+$suite:}$meta: apt-cache depends found no linux-image-* (apt-get update?)"
 	dep=${dep#linux-image-}
 	rel=${dep%-unsigned}
-	mkdir -p "$CACHE/kernels"
-	if [ -n "$suite" ]; then
-		echo "$suite" >"$CACHE/kernels/.suite-$rel"
-	else
-		rm -f "$CACHE/kernels/.suite-$rel"
-	fi
-	echo "$rel"
+	kernel_record "$rel" "$suite"
 }
 
 # The Debian flavour of a kernel word's flavour suffix on ARCH: "" is the
@@ -75,13 +81,7 @@ kernel_resolve_word() {
 	rel=$(apt-cache $(suite_apt_opts "$suite") pkgnames linux-image- 2>/dev/null |
 		grep -E "$re" | sed 's/^linux-image-//' | sort -V | tail -n 1)
 	[ -n "$rel" ] || die "kernel '$word': no linux-image-$line*-$flavour in ${suite:-the host suite} (apt-get update?)"
-	mkdir -p "$CACHE/kernels"
-	if [ -n "$suite" ]; then
-		echo "$suite" >"$CACHE/kernels/.suite-$rel"
-	else
-		rm -f "$CACHE/kernels/.suite-$rel"
-	fi
-	echo "$rel"
+	kernel_record "$rel" "$suite"
 }
 
 # The releases to test, one a line: the words of KERNELS (default: the
