@@ -331,7 +331,7 @@ TEST_F(enabled, ftrace_enabled_sysctl_cannot_switch_the_hook_off)
 		SKIP(return, "no %s (no CONFIG_FUNCTION_TRACER)", path);
 	ASSERT_EQ(0, read_hooks(&h));
 	if (strcmp(h.mech[0], "ftrace"))
-		SKIP(return, "hook %s: a kprobe runs under the kernel's own ftrace_ops, which lazyfree cannot make permanent (admin guide)",
+		SKIP(return, "hook %s: not lazyfree's ftrace_ops (x86-64: the kernel's own for kprobes, not permanent; arm64: a BRK); see the admin guide",
 		     h.mech[0]);
 	ASSERT_STREQ("1", buf);
 	err = lf_write_file(path, "0");
