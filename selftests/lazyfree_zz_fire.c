@@ -46,7 +46,12 @@
 #include "lf_util.h"
 
 #define DEFAULT_RELOADS	(lf_thorough() ? 100 : 20)	/* see above */
-#define TIME_BUDGET_MS	280000	/* the rig kills a test at 300 s */
+/*
+ * The rig kills a test at 300 s, at 600 s in a thorough boot: 100 reloads
+ * take ~3.1 s each on PREEMPT_RT under TCG (two RCU Tasks grace periods
+ * per unload).
+ */
+#define TIME_BUDGET_MS	(lf_thorough() ? 570000 : 280000)
 #define PAUSE_MS	10000
 #define NPAGES		8
 #define NLOOPERS	2
@@ -364,7 +369,7 @@ static int track(const struct lf_cg *cg, const char *mode)
 	return err ? err : lf_cg_attr_write(cg->id, "mode", mode);
 }
 
-TEST_F_TIMEOUT(fire, reload_under_fire, 290)
+TEST_F_TIMEOUT(fire, reload_under_fire, 590)
 {
 	const char *env = getenv("LAZYFREE_FIRE_RELOADS");
 	int n = env && atoi(env) > 0 ? atoi(env) : DEFAULT_RELOADS;
@@ -392,7 +397,7 @@ TEST_F_TIMEOUT(fire, reload_under_fire, 290)
 
 		if (lf_now_ms() - start > TIME_BUDGET_MS) {
 			ksft_print_msg("time budget of %d s used up after %d reloads\n",
-				       TIME_BUDGET_MS / 1000, done);
+				       (int)(TIME_BUDGET_MS / 1000), done);
 			break;
 		}
 		/* the counters before the unload, for the last figure only */
