@@ -6,10 +6,10 @@
 #                             and userspace/lazyfreectl
 #   make KDIR=<build dir>     the module for another kernel
 #   make clean
-#   make check                build, boot Debian 5.10, 6.1, 6.12, 6.18, 7.2,
-#                             7.3 and 6.18's cloud and rt flavours in QEMU,
-#                             run the selftests (see README.md); ARCH=arm64
-#                             or arm64-16k, KERNELS='6.18 6.12-rt'
+#   make check                build, boot Debian 5.10, 6.1, 6.12, 6.18, 7.3
+#                             and 6.18-rt in QEMU, run the selftests (see
+#                             README.md); ARCH=arm64 or arm64-16k,
+#                             KERNELS='6.18 6.12-rt'
 #   make check-all            every line x arch x flavour x lane x hook
 #   make demo                 Go and jemalloc in free/dontneed cgroups, plot
 #   make bench                instructions per madvise, deterministic (-icount);
