@@ -125,7 +125,7 @@ if [ "$LF_ARCH" = amd64 ]; then
 	CLOCK="the guest TSC advances one tick per instruction"
 	TITLE="lazyfree: cost per madvise"
 else
-	CLOCK="the guest's virtual counter (62.5 MHz) advances one tick per 16 instructions and lfbench scales it to instructions, so a figure is exact to 16"
+	CLOCK="the guest's virtual counter (62.5 MHz) advances one tick per 16 instructions, which lfbench scales to instructions (a figure is exact to 16)"
 	TITLE="lazyfree: cost per madvise ($LF_ARCH)"
 fi
 {
