@@ -48,7 +48,8 @@
  * livepatch does: an argument-only trampoline (struct ftrace_regs) where
  * the kernel has DYNAMIC_FTRACE_WITH_ARGS (x86 from 5.11, arm64), a full
  * pt_regs one before.  Handlers read the hooked function's arguments with
- * lf_fregs_arg() and move the instruction pointer with lf_fregs_set_ip().
+ * lf_fregs_arg() and move the instruction pointer with lf_fregs_set_ip();
+ * where the trampoline saves a pt_regs (x86), lf_fregs_regs() finds it.
  */
 #if defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS)
 #define LF_HAVE_FTRACE_IPMODIFY	1
@@ -60,6 +61,8 @@
  * arm64's ftrace_regs holds x0-x8, fp, lr, sp and pc, no pt_regs; the
  * trampoline returns to the pc it holds (entry-ftrace.S).
  */
+#define LF_HAVE_FREGS_ARG	1
+
 static __always_inline unsigned long lf_fregs_arg(struct ftrace_regs *fregs,
 						  unsigned int n)
 {
@@ -73,10 +76,9 @@ static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
 }
 #elif defined(ftrace_regs_set_instruction_pointer)
 /* x86 from 6.10: struct ftrace_regs is opaque, the ip setter renamed */
-static __always_inline unsigned long lf_fregs_arg(struct ftrace_regs *fregs,
-						  unsigned int n)
+static __always_inline struct pt_regs *lf_fregs_regs(struct ftrace_regs *fregs)
 {
-	return regs_get_kernel_argument(&arch_ftrace_regs(fregs)->regs, n);
+	return &arch_ftrace_regs(fregs)->regs;
 }
 
 static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
@@ -85,10 +87,9 @@ static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
 	ftrace_regs_set_instruction_pointer(fregs, ip);
 }
 #else
-static __always_inline unsigned long lf_fregs_arg(struct ftrace_regs *fregs,
-						  unsigned int n)
+static __always_inline struct pt_regs *lf_fregs_regs(struct ftrace_regs *fregs)
 {
-	return regs_get_kernel_argument(&fregs->regs, n);
+	return &fregs->regs;
 }
 
 static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
@@ -105,10 +106,9 @@ static __always_inline void lf_fregs_set_ip(struct ftrace_regs *fregs,
 				 FTRACE_OPS_FL_RECURSION_SAFE | FTRACE_OPS_FL_PERMANENT)
 #define lf_ftrace_regs		pt_regs
 
-static __always_inline unsigned long lf_fregs_arg(struct pt_regs *regs,
-						  unsigned int n)
+static __always_inline struct pt_regs *lf_fregs_regs(struct pt_regs *regs)
 {
-	return regs_get_kernel_argument(regs, n);
+	return regs;
 }
 
 static __always_inline void lf_fregs_set_ip(struct pt_regs *regs,
@@ -122,15 +122,22 @@ static __always_inline void lf_fregs_set_ip(struct pt_regs *regs,
 #define LF_FTRACE_OPS_FLAGS	0
 #define lf_ftrace_regs		pt_regs
 
-static __always_inline unsigned long lf_fregs_arg(struct pt_regs *regs,
-						  unsigned int n)
+static __always_inline struct pt_regs *lf_fregs_regs(struct pt_regs *regs)
 {
-	return 0;
+	return regs;
 }
 
 static __always_inline void lf_fregs_set_ip(struct pt_regs *regs,
 					    unsigned long ip)
 {
+}
+#endif
+
+#ifndef LF_HAVE_FREGS_ARG
+static __always_inline unsigned long lf_fregs_arg(struct lf_ftrace_regs *fregs,
+						  unsigned int n)
+{
+	return regs_get_kernel_argument(lf_fregs_regs(fregs), n);
 }
 #endif
 
