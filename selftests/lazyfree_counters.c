@@ -45,6 +45,17 @@ static int read_counts(uint64_t id, struct counts *c)
 	return err;
 }
 
+/* From @c0 to @c1 the cgroup's and the node's counters grew by @free, @rw. */
+static void expect_grown(struct __test_metadata *_metadata, const char *what,
+			 const struct counts *c0, const struct counts *c1,
+			 uint64_t free, uint64_t rw)
+{
+	EXPECT_EQ(free, c1->cg_free - c0->cg_free) TH_LOG("%s: cgroup free_bytes", what);
+	EXPECT_EQ(rw, c1->cg_rw - c0->cg_rw) TH_LOG("%s: cgroup rewritten_bytes", what);
+	EXPECT_EQ(free, c1->node_free - c0->node_free) TH_LOG("%s: node free_bytes", what);
+	EXPECT_EQ(rw, c1->node_rw - c0->node_rw) TH_LOG("%s: node rewritten_bytes", what);
+}
+
 FIXTURE(counters) {
 	struct lf_cg cg;
 	struct lf_global g;
@@ -168,10 +179,7 @@ TEST_F(counters, exact)
 	       (unsigned long long)c1.cg_free, (unsigned long long)c1.cg_rw,
 	       (unsigned long long)(c1.node_free - c0.node_free),
 	       (unsigned long long)(c1.node_rw - c0.node_rw));
-	EXPECT_EQ(want, c1.cg_free - c0.cg_free);
-	EXPECT_EQ(want_rw, c1.cg_rw - c0.cg_rw);
-	EXPECT_EQ(want, c1.node_free - c0.node_free);
-	EXPECT_EQ(want_rw, c1.node_rw - c0.node_rw);
+	expect_grown(_metadata, variant->mode, &c0, &c1, want, want_rw);
 }
 
 /*
@@ -252,10 +260,7 @@ TEST_F(acct, rejected_calls_count_nothing)
 	/* only an accepted process_madvise() counts: its 4 pages, dropped */
 	accepted = self->r->aux[6] == 2 ? 4 * lf_pagesize : 0;
 	ASSERT_EQ(0, read_counts(self->cg.id, &c1));
-	EXPECT_EQ(c0.cg_free + accepted, c1.cg_free);
-	EXPECT_EQ(c0.cg_rw + accepted, c1.cg_rw);
-	EXPECT_EQ(c0.node_free + accepted, c1.node_free);
-	EXPECT_EQ(c0.node_rw + accepted, c1.node_rw);
+	expect_grown(_metadata, "rejected calls", &c0, &c1, accepted, accepted);
 
 	ASSERT_EQ(0, lf_run(self->cg.path, case_one_page, NULL, self->r)) TH_LOG("%s", self->r->msg);
 	EXPECT_EQ(0, self->r->ret);
@@ -315,10 +320,7 @@ TEST_F(acct, uffd_neither_counted_nor_rewritten)
 	EXPECT_EQ(0, self->r->ret);
 	EXPECT_EQ(1, self->r->aux[0]) TH_LOG("userfaultfd-armed anon was rewritten");
 	ASSERT_EQ(0, read_counts(self->cg.id, &c1));
-	EXPECT_EQ(0ULL, c1.cg_free - c0.cg_free);
-	EXPECT_EQ(0ULL, c1.cg_rw - c0.cg_rw);
-	EXPECT_EQ(0ULL, c1.node_free - c0.node_free);
-	EXPECT_EQ(0ULL, c1.node_rw - c0.node_rw);
+	expect_grown(_metadata, "userfaultfd-armed", &c0, &c1, 0, 0);
 }
 
 static void case_uffd_remap(struct lf_result *r, const void *arg)
@@ -335,8 +337,6 @@ static void case_uffd_remap(struct lf_result *r, const void *arg)
  */
 TEST_F(acct, uffd_retry_counts_the_new_vma_only)
 {
-	const char *const modes[] = { "dontneed", "free" };
-
 	for (int i = 0; i < 2; i++) {
 		uint64_t want_rw = i == 0 ? lf_pagesize : 0;
 		struct counts c0, c1;
@@ -355,10 +355,7 @@ TEST_F(acct, uffd_retry_counts_the_new_vma_only)
 		       (unsigned long long)(c1.cg_rw - c0.cg_rw));
 		/* the return value is the kernel's: 7.x walks on into C (EINVAL) */
 		EXPECT_LT(0, self->r->aux[2]) TH_LOG("the lock-dropping path was not taken");
-		EXPECT_EQ(lf_pagesize, c1.cg_free - c0.cg_free);
-		EXPECT_EQ(want_rw, c1.cg_rw - c0.cg_rw);
-		EXPECT_EQ(lf_pagesize, c1.node_free - c0.node_free);
-		EXPECT_EQ(want_rw, c1.node_rw - c0.node_rw);
+		expect_grown(_metadata, modes[i], &c0, &c1, lf_pagesize, want_rw);
 	}
 }
 
@@ -389,10 +386,7 @@ TEST_F(acct, unaligned_len_counts_pages)
 			TH_LOG("%s", self->r->msg);
 		EXPECT_EQ(0, self->r->ret);
 		ASSERT_EQ(0, read_counts(self->cg.id, &c1));
-		EXPECT_EQ(want, c1.cg_free - c0.cg_free) TH_LOG("%s", modes[m]);
-		EXPECT_EQ(want_rw, c1.cg_rw - c0.cg_rw) TH_LOG("%s", modes[m]);
-		EXPECT_EQ(want, c1.node_free - c0.node_free) TH_LOG("%s", modes[m]);
-		EXPECT_EQ(want_rw, c1.node_rw - c0.node_rw) TH_LOG("%s", modes[m]);
+		expect_grown(_metadata, modes[m], &c0, &c1, want, want_rw);
 	}
 }
 
