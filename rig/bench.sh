@@ -40,8 +40,7 @@ QEMU_EXTRA="-icount shift=0,align=off,sleep=off"
 mkdir -p "$BUILD/logs" "$BUILD/bench"
 deps_install
 apt_update
-[ "$LF_ARCH" = amd64 ] || { deps_install $CROSS_HOST_PKGS && sysroot_ensure; } ||
-	die "bench: no arm64 cross toolchain or sysroot"
+cross_ensure || die "bench: no $LF_ARCH cross toolchain or sysroot"
 
 # ratio A B: A/B to three places
 ratio() {

@@ -137,16 +137,6 @@ build_all() {
 	done
 }
 
-# Where the guest's tool was built: userspace/ itself, or for arm64 its
-# cross-built copy.
-userspace_dir() {
-	if [ "$(cpu_arch "$LF_ARCH")" = amd64 ]; then
-		echo "$REPO/userspace"
-	else
-		echo "$BUILD/arm64/userspace"
-	fi
-}
-
 # Initramfs for kernel <rel>:
 #   /lazyfree/lazyfree.ko
 #   /lazyfree/lf_leakprobe.ko  kmemleak's control (make check-debug only)
@@ -525,7 +515,7 @@ main() {
 	flock -n 9 || { log "check: another make check is updating $CACHE; waiting"; flock 9; }
 	apt_update
 	deps_install
-	[ "$(cpu_arch "$LF_ARCH")" = amd64 ] || { deps_install $CROSS_HOST_PKGS && sysroot_ensure; }
+	cross_ensure || die "no $LF_ARCH cross toolchain or sysroot"
 	select_kernels
 	if [ "$CHECK_DEBUG" = 0 ]; then
 		for rel in $KERNEL_RELS; do

@@ -18,6 +18,26 @@ SYSROOT_PKGS="libc6 libsmartcols1 libsmartcols-dev libjemalloc2 libjemalloc-dev
 
 # Host packages an arm64 run needs besides the usual ones.
 CROSS_HOST_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm"
+# make variables of a cross build (cross_make_vars); none for amd64
+CROSS_MAKE_VARS=()
+
+# What a run for LF_ARCH needs on the host besides HOST_PKGS: for arm64
+# the cross compiler, QEMU for aarch64 and the sysroot; nothing for amd64.
+cross_ensure() {
+	[ "$(cpu_arch "$LF_ARCH")" != amd64 ] || return 0
+	# shellcheck disable=SC2086
+	deps_install $CROSS_HOST_PKGS && sysroot_ensure
+}
+
+# Where the guest's tool is built: userspace/ itself, or for arm64 its
+# cross-built copy (build_userspace_cross).
+userspace_dir() {
+	if [ "$(cpu_arch "$LF_ARCH")" = amd64 ]; then
+		echo "$REPO/userspace"
+	else
+		echo "$BUILD/arm64/userspace"
+	fi
+}
 
 # Unpack SYSROOT_PKGS of CROSS_SUITE into SYSROOT unless it holds exactly
 # those files already.

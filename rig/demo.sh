@@ -70,17 +70,12 @@ rel=$(kernel_resolve_word "$DEMO_KERNEL")
 kernel_fetch_shared demo "$rel"
 
 # arm64: the tool and the workloads cross-built (cross.sh)
-tool=$REPO/userspace/lazyfreectl
-CROSS_MAKE_VARS=()
-if [ "$LF_ARCH" != amd64 ]; then
-	deps_install $CROSS_HOST_PKGS && sysroot_ensure && cross_make_vars ||
-		die "demo: no arm64 cross toolchain or sysroot"
-	tool=$BUILD/arm64/userspace/lazyfreectl
-fi
-module_chroot_ensure "$rel" || die "demo: no chroot to build the module for $rel in"
+cross_ensure || die "demo: no $LF_ARCH cross toolchain or sysroot"
 build_module "$rel" "$OUT/$rel" || die "demo: the module does not build for $rel"
 build_userspace || die "demo: userspace/lazyfreectl does not build"
-[ "$LF_ARCH" = amd64 ] || build_userspace_cross || die "demo: lazyfreectl does not build for arm64"
+if [ "$LF_ARCH" != amd64 ]; then
+	build_userspace_cross && cross_make_vars || die "demo: lazyfreectl does not build for arm64"
+fi
 rm -f "$OUT"/bin/lfheap-*
 make -C "$REPO/demo" OUT="$OUT/bin" "${CROSS_MAKE_VARS[@]}" >"$BUILD/logs/build-demo.log" 2>&1 ||
 	{ show_log_tail "$BUILD/logs/build-demo.log"; die "demo: the workloads do not build"; }
@@ -89,7 +84,7 @@ log "build: demo workloads: ok ($OUT/bin)"
 stage=$BUILD/stage/demo-$rel
 initramfs_base "$stage"
 initramfs_add "$stage" "$OUT/$rel/lazyfree.ko" /lazyfree/lazyfree.ko
-initramfs_add "$stage" "$tool" /lazyfree/bin/lazyfreectl
+initramfs_add "$stage" "$(userspace_dir)/lazyfreectl" /lazyfree/bin/lazyfreectl
 initramfs_add "$stage" "$OUT/bin/lfheap-go" /lazyfree/bin/lfheap-go
 initramfs_add "$stage" "$OUT/bin/lfheap-je" /lazyfree/bin/lfheap-je
 initramfs_pack "$stage" "$OUT/initrd.gz"
