@@ -161,6 +161,22 @@ static inline void lf_zap_range(struct vm_area_struct *vma,
 #endif
 }
 
+/*
+ * Whether @mm has ever pinned a page (FOLL_PIN; never cleared): an
+ * atomic_t in 5.10, a bit of mm->flags (MMF_HAS_PINNED) by 6.1, of the
+ * mm flags bitmap, read with mm_flags_test(), from 6.18.
+ */
+static __always_inline bool lf_mm_has_pinned(struct mm_struct *mm)
+{
+#if LF_KERNEL_LINE >= 618
+	return mm_flags_test(MMF_HAS_PINNED, mm);
+#elif defined(MMF_HAS_PINNED)
+	return test_bit(MMF_HAS_PINNED, &mm->flags);
+#else
+	return atomic_read(&mm->has_pinned);
+#endif
+}
+
 /* kobject_init_and_add() takes a const kobj_type from 6.2: cast it off. */
 #if LF_KERNEL_LINE < 602
 #define lf_ktype(ktype)	((void *)(ktype))

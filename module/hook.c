@@ -20,10 +20,13 @@
  * wait for tasks inside it.
  *
  * Next to a livepatch of the same function (ftrace refused with -EBUSY,
- * kprobe taken), ftrace runs the older ops last: a livepatch loaded first
- * has the last word on the instruction pointer and lazyfree's redirect
- * yields to it; the replacement, not the handler, counts tasks in, so a
- * redirect that did not happen leaves nothing to wait for.
+ * kprobe taken) the handlers run in the order of the ftrace ops list,
+ * newest first, and the last to set the instruction pointer wins.  The
+ * kprobe's place is that of the kernel's shared kprobe ops, registered
+ * when the first ftrace-based kprobe on the node was armed: either may
+ * win.  Hence the replacement, not the handler, counts the bytes it drops
+ * (rewritten_bytes) and the tasks inside it: a redirect that a livepatch
+ * overrode leaves neither a count nor anything to wait for.
  */
 
 #include <linux/delay.h>

@@ -31,6 +31,7 @@ extern const char * const lf_mode_names[LF_NR_MODES];
 struct lf_stats {
 	u64 free_bytes;		/* private anon bytes advised MADV_FREE */
 	u64 rewritten_bytes;	/* of those, dropped at once (dontneed) */
+	u64 pinned_bytes;	/* under dontneed, kept: the mm pins pages */
 };
 
 /* One tracked cgroup: cgroups/<id>/ in sysfs. */
@@ -53,6 +54,7 @@ bool lf_hierarchy_v1(void);
 enum lf_mode lf_default_mode(void);
 void lf_set_default_mode(enum lf_mode mode);
 enum lf_mode lf_account_free(struct mm_struct *mm, u64 bytes);
+void lf_account_rewritten(struct mm_struct *mm, u64 bytes);
 int lf_cgroup_add(u64 id);
 int lf_cgroup_remove(u64 id);
 void lf_cgroup_set_mode(struct lf_cgroup *lc, enum lf_mode mode);

@@ -7,7 +7,9 @@
  * lazyfree lets a node operator choose per cgroup whether MADV_FREE stays
  * lazy ("free") or drops private anonymous memory at once, as MADV_DONTNEED
  * would ("dontneed"), and counts both.  Nothing else a program can observe
- * changes: return values, errors and every other mapping are the kernel's.
+ * changes: return values, errors and every other mapping are the kernel's,
+ * and a process that has pinned memory (io_uring fixed buffers, RDMA) keeps
+ * MADV_FREE, whose pinned pages it goes on sharing with the device.
  *
  * See Documentation/admin-guide/lazyfree.rst.
  */

@@ -166,7 +166,15 @@ static nokprobe_inline enum lf_mode lf_tracked_mode(struct cgroup *cgrp,
 /*
  * The madvise path: @bytes of private anonymous memory of @mm are being
  * advised MADV_FREE, and the kernel will accept them.  Count them and
- * return the mode that applies.
+ * return the mode that applies: dontneed only where the caller may drop
+ * them at once.
+ *
+ * Not for an mm that has pinned pages (FOLL_PIN: io_uring fixed buffers,
+ * RDMA, vfio, direct I/O): natively reclaim keeps a pinned lazyfree page
+ * and the device and the process go on sharing it, which a zap would end.
+ * The kernel's own test for pins on fork starts the same way; the flag is
+ * never cleared, so such a process keeps MADV_FREE for its lifetime, and
+ * the bytes are counted as pinned.
  *
  * The read side is preemption disabled, not rcu_read_lock(): since the
  * RCU flavours were merged (4.20) call_rcu() waits for such sections
@@ -190,19 +198,38 @@ enum lf_mode notrace lf_account_free(struct mm_struct *mm, u64 bytes)
 		mode = READ_ONCE(lf_default);
 
 	this_cpu_add(lf_node->free_bytes, bytes);
-	if (mode == LF_MODE_DONTNEED)
-		this_cpu_add(lf_node->rewritten_bytes, bytes);
-	if (likely(lc)) {
+	if (likely(lc))
 		this_cpu_add(lc->stats->free_bytes, bytes);
-		if (mode == LF_MODE_DONTNEED)
-			this_cpu_add(lc->stats->rewritten_bytes, bytes);
-	} else {
+	else
 		lf_request_discovery(cgroup_id(cgrp));
+	if (mode == LF_MODE_DONTNEED && unlikely(lf_mm_has_pinned(mm))) {
+		this_cpu_add(lf_node->pinned_bytes, bytes);
+		if (likely(lc))
+			this_cpu_add(lc->stats->pinned_bytes, bytes);
+		mode = LF_MODE_FREE;
 	}
 	rcu_read_unlock_sched_notrace();
 	return mode;
 }
 NOKPROBE_SYMBOL(lf_account_free);
+
+/*
+ * A replacement has dropped @bytes of @mm at once.  Counted here, where
+ * it happened, not where it was decided: another IPMODIFY user of the
+ * function (a livepatch) may have had the last word on the instruction
+ * pointer.  Process context; the lookup is lf_account_free()'s.
+ */
+void lf_account_rewritten(struct mm_struct *mm, u64 bytes)
+{
+	struct lf_cgroup *lc;
+
+	rcu_read_lock_sched();
+	lc = lf_lookup(cgroup_id(lf_mm_cgroup(mm)));
+	this_cpu_add(lf_node->rewritten_bytes, bytes);
+	if (lc)
+		this_cpu_add(lc->stats->rewritten_bytes, bytes);
+	rcu_read_unlock_sched();
+}
 
 static void lf_stats_sum(struct lf_stats __percpu *stats, struct lf_stats *sum)
 {
@@ -210,11 +237,13 @@ static void lf_stats_sum(struct lf_stats __percpu *stats, struct lf_stats *sum)
 
 	sum->free_bytes = 0;
 	sum->rewritten_bytes = 0;
+	sum->pinned_bytes = 0;
 	for_each_possible_cpu(cpu) {
 		struct lf_stats *s = per_cpu_ptr(stats, cpu);
 
 		sum->free_bytes += READ_ONCE(s->free_bytes);
 		sum->rewritten_bytes += READ_ONCE(s->rewritten_bytes);
+		sum->pinned_bytes += READ_ONCE(s->pinned_bytes);
 	}
 }
 

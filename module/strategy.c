@@ -39,6 +39,20 @@ static bool notrace lf_vma_lazyfree(struct vm_area_struct *vma)
 }
 
 /*
+ * What every replacement does: drop [start, end) of @vma, which the
+ * redirect counted as MADV_FREE, as MADV_DONTNEED would, and count it as
+ * rewritten.  Counted in, so that unload waits for it (hook.c).
+ */
+static void lf_dontneed(struct vm_area_struct *vma, unsigned long start,
+			unsigned long end)
+{
+	lf_hook_enter();
+	lf_zap_range(vma, start, end - start);
+	lf_account_rewritten(vma->vm_mm, end - start);
+	lf_hook_leave();
+}
+
+/*
  * 5.18 to 6.16 (tested on 6.1 and 6.12):
  * madvise_dontneed_free() asks
  * madvise_dontneed_free_valid_vma(vma, start, &end, behavior) whether the
@@ -63,10 +77,8 @@ static bool lf_valid_vma_dontneed(struct vm_area_struct *vma,
 				  unsigned long start, unsigned long *end,
 				  int behavior)
 {
-	lf_hook_enter();
-	lf_zap_range(vma, start, min(*end, vma->vm_end) - start);
+	lf_dontneed(vma, start, min(*end, vma->vm_end));
 	*end = start;
-	lf_hook_leave();
 	return true;
 }
 
@@ -100,11 +112,7 @@ static unsigned long notrace lf_valid_vma_redirect(unsigned long a0,
 static int lf_free_range_dontneed(struct vm_area_struct *vma,
 				  unsigned long start, unsigned long end)
 {
-	lf_hook_enter();
-	start = max(vma->vm_start, start);
-	end = min(vma->vm_end, end);
-	lf_zap_range(vma, start, end - start);
-	lf_hook_leave();
+	lf_dontneed(vma, max(vma->vm_start, start), min(vma->vm_end, end));
 	return 0;
 }
 
@@ -146,9 +154,7 @@ static int lf_free_behavior_dontneed(void *mb)
 	unsigned long end = min(lf_mb(mb, RANGE_END, unsigned long),
 				vma->vm_end);
 
-	lf_hook_enter();
-	lf_zap_range(vma, start, end - start);
-	lf_hook_leave();
+	lf_dontneed(vma, start, end);
 	return 0;
 }
 

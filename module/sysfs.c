@@ -106,34 +106,52 @@ static ssize_t hierarchy_show(struct kobject *kobj,
 }
 static struct kobj_attribute hierarchy_attr = __ATTR_RO(hierarchy);
 
-static ssize_t free_bytes_show(struct kobject *kobj,
-			       struct kobj_attribute *attr, char *buf)
+/*
+ * The counters of struct lf_stats: the same attributes serve the node
+ * (lf_kobj) and every cgroups/<id>/ directory.
+ */
+struct lf_stat_attr {
+	struct kobj_attribute attr;
+	size_t offset;			/* of a u64 in struct lf_stats */
+};
+
+static struct lf_cgroup *to_lf_cgroup(struct kobject *kobj)
 {
+	return container_of(kobj, struct lf_cgroup, kobj);
+}
+
+static ssize_t lf_stat_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	const struct lf_stat_attr *sa =
+		container_of(attr, struct lf_stat_attr, attr);
 	struct lf_stats s;
 
-	lf_node_stats(&s);
-	return sysfs_emit(buf, "%llu\n", s.free_bytes);
+	if (kobj == lf_kobj)
+		lf_node_stats(&s);
+	else
+		lf_cgroup_stats(to_lf_cgroup(kobj), &s);
+	return sysfs_emit(buf, "%llu\n", *(u64 *)((char *)&s + sa->offset));
 }
-static struct kobj_attribute free_bytes_attr = __ATTR_RO(free_bytes);
 
-static ssize_t rewritten_bytes_show(struct kobject *kobj,
-				    struct kobj_attribute *attr, char *buf)
-{
-	struct lf_stats s;
+#define LF_STAT_ATTR(_name)						\
+	static struct lf_stat_attr _name##_attr = {			\
+		.attr	= __ATTR(_name, 0444, lf_stat_show, NULL),	\
+		.offset	= offsetof(struct lf_stats, _name),		\
+	}
 
-	lf_node_stats(&s);
-	return sysfs_emit(buf, "%llu\n", s.rewritten_bytes);
-}
-static struct kobj_attribute rewritten_bytes_attr =
-	__ATTR_RO(rewritten_bytes);
+LF_STAT_ATTR(free_bytes);
+LF_STAT_ATTR(rewritten_bytes);
+LF_STAT_ATTR(pinned_bytes);
 
 static struct attribute *lf_attrs[] = {
 	&enabled_attr.attr,
 	&default_mode_attr.attr,
 	&hook_attr.attr,
 	&hierarchy_attr.attr,
-	&free_bytes_attr.attr,
-	&rewritten_bytes_attr.attr,
+	&free_bytes_attr.attr.attr,
+	&rewritten_bytes_attr.attr.attr,
+	&pinned_bytes_attr.attr.attr,
 	NULL,
 };
 
@@ -179,11 +197,6 @@ static const struct attribute_group lf_cgroups_group = {
 
 /* cgroups/<id>/ */
 
-static struct lf_cgroup *to_lf_cgroup(struct kobject *kobj)
-{
-	return container_of(kobj, struct lf_cgroup, kobj);
-}
-
 static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
 {
@@ -220,8 +233,15 @@ static ssize_t path_show(struct kobject *kobj, struct kobj_attribute *attr,
 	struct lf_cgroup *lc = to_lf_cgroup(kobj);
 	int len;
 
-	/* PAGE_SIZE less the newline */
-	len = kernfs_path_from_node(lc->cgrp->kn, NULL, buf, PAGE_SIZE - 1);
+	/*
+	 * A show may fill PAGE_SIZE - 1 bytes: the path, its newline.  For
+	 * a path that does not fit, kernfs returns its full length on 5.10
+	 * and 6.1 (strlcpy), but truncates in silence and returns at most
+	 * buflen - 1 since strlcpy went (6.12 on).  Asked for the whole
+	 * page, either way a path with no room left for the newline comes
+	 * back as PAGE_SIZE - 1 or more.
+	 */
+	len = kernfs_path_from_node(lc->cgrp->kn, NULL, buf, PAGE_SIZE);
 	if (len < 0)
 		return len;
 	if (len >= PAGE_SIZE - 1)
@@ -231,35 +251,13 @@ static ssize_t path_show(struct kobject *kobj, struct kobj_attribute *attr,
 }
 static struct kobj_attribute path_attr = __ATTR_RO(path);
 
-static ssize_t cgroup_free_bytes_show(struct kobject *kobj,
-				      struct kobj_attribute *attr, char *buf)
-{
-	struct lf_stats s;
-
-	lf_cgroup_stats(to_lf_cgroup(kobj), &s);
-	return sysfs_emit(buf, "%llu\n", s.free_bytes);
-}
-static struct kobj_attribute cgroup_free_bytes_attr =
-	__ATTR(free_bytes, 0444, cgroup_free_bytes_show, NULL);
-
-static ssize_t cgroup_rewritten_bytes_show(struct kobject *kobj,
-					   struct kobj_attribute *attr,
-					   char *buf)
-{
-	struct lf_stats s;
-
-	lf_cgroup_stats(to_lf_cgroup(kobj), &s);
-	return sysfs_emit(buf, "%llu\n", s.rewritten_bytes);
-}
-static struct kobj_attribute cgroup_rewritten_bytes_attr =
-	__ATTR(rewritten_bytes, 0444, cgroup_rewritten_bytes_show, NULL);
-
 static struct attribute *lf_cgroup_attrs[] = {
 	&mode_attr.attr,
 	&effective_mode_attr.attr,
 	&path_attr.attr,
-	&cgroup_free_bytes_attr.attr,
-	&cgroup_rewritten_bytes_attr.attr,
+	&free_bytes_attr.attr.attr,
+	&rewritten_bytes_attr.attr.attr,
+	&pinned_bytes_attr.attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(lf_cgroup);

@@ -29,7 +29,7 @@
 #endif
 
 struct counts {
-	uint64_t node_free, node_rw, cg_free, cg_rw;
+	uint64_t node_free, node_rw, node_pin, cg_free, cg_rw, cg_pin;
 };
 
 static int read_counts(uint64_t id, struct counts *c)
@@ -41,20 +41,30 @@ static int read_counts(uint64_t id, struct counts *c)
 	if (!err)
 		err = lf_cg_attr_u64(id, "free_bytes", &c->cg_free);
 	if (!err)
+		err = lf_attr_u64("pinned_bytes", &c->node_pin);
+	if (!err)
 		err = lf_cg_attr_u64(id, "rewritten_bytes", &c->cg_rw);
+	if (!err)
+		err = lf_cg_attr_u64(id, "pinned_bytes", &c->cg_pin);
 	return err;
 }
 
-/* From @c0 to @c1 the cgroup's and the node's counters grew by @free, @rw. */
+/*
+ * From @c0 to @c1 the cgroup's and the node's counters grew by @free,
+ * @rw and @pin.
+ */
 static void expect_grown(struct __test_metadata *_metadata, const char *what,
 			 const struct counts *c0, const struct counts *c1,
-			 uint64_t free, uint64_t rw)
+			 uint64_t free, uint64_t rw, uint64_t pin)
 {
 	EXPECT_EQ(free, c1->cg_free - c0->cg_free) TH_LOG("%s: cgroup free_bytes", what);
 	EXPECT_EQ(rw, c1->cg_rw - c0->cg_rw) TH_LOG("%s: cgroup rewritten_bytes", what);
+	EXPECT_EQ(pin, c1->cg_pin - c0->cg_pin) TH_LOG("%s: cgroup pinned_bytes", what);
 	EXPECT_EQ(free, c1->node_free - c0->node_free) TH_LOG("%s: node free_bytes", what);
 	EXPECT_EQ(rw, c1->node_rw - c0->node_rw) TH_LOG("%s: node rewritten_bytes", what);
+	EXPECT_EQ(pin, c1->node_pin - c0->node_pin) TH_LOG("%s: node pinned_bytes", what);
 }
+
 
 FIXTURE(counters) {
 	struct lf_cg cg;
@@ -179,7 +189,7 @@ TEST_F(counters, exact)
 	       (unsigned long long)c1.cg_free, (unsigned long long)c1.cg_rw,
 	       (unsigned long long)(c1.node_free - c0.node_free),
 	       (unsigned long long)(c1.node_rw - c0.node_rw));
-	expect_grown(_metadata, variant->mode, &c0, &c1, want, want_rw);
+	expect_grown(_metadata, variant->mode, &c0, &c1, want, want_rw, 0);
 }
 
 /*
@@ -260,7 +270,7 @@ TEST_F(acct, rejected_calls_count_nothing)
 	/* only an accepted process_madvise() counts: its 4 pages, dropped */
 	accepted = self->r->aux[6] == 2 ? 4 * lf_pagesize : 0;
 	ASSERT_EQ(0, read_counts(self->cg.id, &c1));
-	expect_grown(_metadata, "rejected calls", &c0, &c1, accepted, accepted);
+	expect_grown(_metadata, "rejected calls", &c0, &c1, accepted, accepted, 0);
 
 	ASSERT_EQ(0, lf_run(self->cg.path, case_one_page, NULL, self->r)) TH_LOG("%s", self->r->msg);
 	EXPECT_EQ(0, self->r->ret);
@@ -320,7 +330,7 @@ TEST_F(acct, uffd_neither_counted_nor_rewritten)
 	EXPECT_EQ(0, self->r->ret);
 	EXPECT_EQ(1, self->r->aux[0]) TH_LOG("userfaultfd-armed anon was rewritten");
 	ASSERT_EQ(0, read_counts(self->cg.id, &c1));
-	expect_grown(_metadata, "userfaultfd-armed", &c0, &c1, 0, 0);
+	expect_grown(_metadata, "userfaultfd-armed", &c0, &c1, 0, 0, 0);
 }
 
 static void case_uffd_remap(struct lf_result *r, const void *arg)
@@ -355,7 +365,57 @@ TEST_F(acct, uffd_retry_counts_the_new_vma_only)
 		       (unsigned long long)(c1.cg_rw - c0.cg_rw));
 		/* the return value is the kernel's: 7.x walks on into C (EINVAL) */
 		EXPECT_LT(0, self->r->aux[2]) TH_LOG("the lock-dropping path was not taken");
-		expect_grown(_metadata, modes[i], &c0, &c1, lf_pagesize, want_rw);
+		expect_grown(_metadata, modes[i], &c0, &c1, lf_pagesize, want_rw, 0);
+	}
+}
+
+/*
+ * A process with a page pinned (an io_uring fixed buffer) keeps MADV_FREE
+ * under dontneed, even on pages it did not pin: counted as freed and as
+ * pinned, never rewritten.  aux[0]: the first byte after the call.
+ */
+static void case_pinned(struct lf_result *r, const void *arg)
+{
+	char *p = lf_map_anon(4 * lf_pagesize), *buf = lf_map_anon(lf_pagesize);
+	struct lf_ring *ring;
+	int err;
+
+	(void)arg;
+	if (!p || !buf)
+		return lf_failf(r, "mmap: %s", strerror(errno));
+	memset(p, 0x42, 4 * lf_pagesize);
+	memset(buf, 0x42, lf_pagesize);
+	ring = lf_ring_open(&err);
+	if (!ring && err)
+		return lf_skip(r, "io_uring_setup: %s", strerror(err));
+	if (!ring || lf_ring_register_buffer(ring, buf, lf_pagesize))
+		return lf_failf(r, "io_uring fixed buffer: %s", strerror(errno));
+	r->ret = madvise(p, 4 * lf_pagesize, MADV_FREE);
+	r->err = errno;
+	r->aux[0] = p[0];
+	lf_ring_close(ring);
+}
+
+TEST_F(acct, pinning_process_keeps_madv_free)
+{
+	uint64_t want = 4 * lf_pagesize;
+
+	for (int m = 0; m < 2; m++) {
+		uint64_t want_pin = m == 0 ? want : 0;
+		struct counts c0, c1;
+
+		ASSERT_EQ(0, lf_cg_attr_write(self->cg.id, "mode", modes[m]));
+		ASSERT_EQ(0, read_counts(self->cg.id, &c0));
+		ASSERT_EQ(0, lf_run(self->cg.path, case_pinned, NULL, self->r))
+			TH_LOG("%s", self->r->msg);
+		if (self->r->skip)
+			SKIP(return, "%s", self->r->msg);
+		ASSERT_FALSE(self->r->fail) TH_LOG("%s", self->r->msg);
+		EXPECT_EQ(0, self->r->ret);
+		EXPECT_EQ(0x42, self->r->aux[0]) TH_LOG("%s: a pinning process's page was dropped",
+							 modes[m]);
+		ASSERT_EQ(0, read_counts(self->cg.id, &c1));
+		expect_grown(_metadata, modes[m], &c0, &c1, want, 0, want_pin);
 	}
 }
 
@@ -386,7 +446,7 @@ TEST_F(acct, unaligned_len_counts_pages)
 			TH_LOG("%s", self->r->msg);
 		EXPECT_EQ(0, self->r->ret);
 		ASSERT_EQ(0, read_counts(self->cg.id, &c1));
-		expect_grown(_metadata, modes[m], &c0, &c1, want, want_rw);
+		expect_grown(_metadata, modes[m], &c0, &c1, want, want_rw, 0);
 	}
 }
 

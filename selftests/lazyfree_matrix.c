@@ -495,6 +495,48 @@ static void c_io_uring(struct lf_result *r, const void *arg)
 	lf_read_after(r, 0, p, 8);
 }
 
+/*
+ * Pages pinned as an io_uring fixed buffer.  Natively a pinned lazyfree
+ * page is never discarded: a write after MADV_FREE lands in the page the
+ * ring writes from, and what was not written stays.  Dropping the range
+ * would leave the ring with the old pages and the process with new zero
+ * ones, so under dontneed the process that pins keeps MADV_FREE: pages
+ * 0-7 are the buffer (0-3 written after the call), 8-15 what
+ * IORING_OP_WRITE_FIXED then wrote to a file.
+ */
+static void c_pinned(struct lf_result *r, const void *arg)
+{
+	char *p = lf_map_anon(8 * PG), *q = lf_map_anon(8 * PG);
+	struct lf_ring *ring;
+	int fd, err;
+
+	(void)arg;
+	fd = lf_tmpfile(8 * PG, 'F');
+	if (!p || !q || fd < 0)
+		return lf_failf(r, "setup: %s", strerror(errno));
+	ring = lf_ring_open(&err);
+	if (!ring && err)
+		return lf_skip(r, "io_uring_setup: %s", strerror(err));
+	if (!ring)
+		return lf_failf(r, "io_uring: %s", strerror(errno));
+	lf_fill(r, 0, p, 8, 0x20, 'K');
+	if (lf_ring_register_buffer(ring, p, 8 * PG))
+		return lf_failf(r, "IORING_REGISTER_BUFFERS: %s", strerror(errno));
+	do_free(r, p, 8 * PG);
+	/* what a native run holds afterwards, in the buffer and the file */
+	lf_fill(r, 0, p, 4, 0x70, 'K');
+	lf_fill(r, 8, NULL, 4, 0x70, 'K');
+	lf_fill(r, 12, NULL, 4, 0x24, 'K');
+	if (lf_ring_write_fixed(ring, fd, p, 8 * PG, 0) != (long)(8 * PG))
+		return lf_failf(r, "IORING_OP_WRITE_FIXED: %s", strerror(errno));
+	if (pread(fd, q, 8 * PG, 0) != (ssize_t)(8 * PG))
+		return lf_failf(r, "pread: %s", strerror(errno));
+	lf_read_after(r, 0, p, 8);
+	lf_read_after(r, 8, q, 8);
+	lf_ring_close(ring);
+	close(fd);
+}
+
 /* --------------------------------------------------------- process_madvise */
 
 static void c_process_madvise(struct lf_result *r, const void *arg)
@@ -755,6 +797,7 @@ CASE(uffd_remap_then_mlocked, c_uffd_remap, NULL, SETUP_NONE, false);
 CASE(uffd_remap_then_file_cow, c_uffd_remap, &yes, SETUP_NONE, false);
 CASE(io_uring_anon, c_io_uring, NULL, SETUP_NONE, true);
 CASE(io_uring_file_private, c_io_uring, &yes, SETUP_NONE, true);
+CASE(io_uring_fixed_buffer_pinned, c_pinned, NULL, SETUP_NONE, true);
 CASE(process_madvise_self, c_process_madvise, NULL, SETUP_NONE, true);
 CASE(ksm_merged, c_ksm, NULL, SETUP_KSM, true);
 CASE(mseal_writable, c_mseal, NULL, SETUP_NONE, false);

@@ -351,17 +351,152 @@ TEST_F(sysfs, root_path)
 		lf_attr_write("cgroups/remove", id);
 }
 
+#define LONG_TOP "lf_sysfs_long"
+#define LONG_DEPTH_MAX 256
+
+/* A chain of cgroups under LONG_TOP, made and removed with *at() calls. */
+struct long_chain {
+	int fd[LONG_DEPTH_MAX + 1];	/* fd[0]: LONG_TOP, fd[i]: level i */
+	char name[LONG_DEPTH_MAX + 1][256];
+	int depth;
+	size_t len;			/* of the path inside the hierarchy */
+};
+
+static int long_mkdir(struct long_chain *c, const char *name)
+{
+	int fd;
+
+	if (mkdirat(c->fd[c->depth], name, 0755) && errno != EEXIST)
+		return -errno;
+	fd = openat(c->fd[c->depth], name, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -errno;
+	c->depth++;
+	c->fd[c->depth] = fd;
+	snprintf(c->name[c->depth], sizeof(c->name[0]), "%s", name);
+	c->len += 1 + strlen(name);
+	return 0;
+}
+
+static void long_pop(struct long_chain *c)
+{
+	close(c->fd[c->depth]);
+	unlinkat(c->fd[c->depth - 1], c->name[c->depth], AT_REMOVEDIR);
+	c->len -= 1 + strlen(c->name[c->depth]);
+	c->depth--;
+}
+
+/* Descend (names of up to 200 bytes) until the path is @len bytes long. */
+static int long_extend(struct long_chain *c, size_t len)
+{
+	char name[256];
+	int err;
+
+	while (c->len < len) {
+		size_t rem = len - c->len, n = rem - 1;
+
+		if (n > 200)
+			n = rem - 1 - 200 >= 2 ? 200 : 199;
+		if (c->depth == LONG_DEPTH_MAX)
+			return -ELOOP;
+		memset(name, 'a' + c->depth % 26, n);
+		name[n] = '\0';
+		err = long_mkdir(c, name);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Track the deepest cgroup of @c and read its path into @buf. */
+static ssize_t long_read_path(struct long_chain *c, char *buf, size_t size,
+			      uint64_t *id)
+{
+	char path[PATH_MAX], sid[32];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (fstat(c->fd[c->depth], &st))
+		return -errno;
+	*id = st.st_ino;
+	snprintf(sid, sizeof(sid), "%llu", (unsigned long long)*id);
+	if (lf_attr_write("cgroups/add", sid))
+		return -errno;
+	snprintf(path, sizeof(path), LF_SYSFS "/cgroups/%s/path", sid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
+/*
+ * path reads whole or not at all: a path that leaves room for its newline
+ * in a page reads back in full, one byte longer fails with ENAMETOOLONG
+ * (kernfs since 6.12 truncates in silence).  Page-size agnostic.
+ */
+TEST_F(sysfs, path_fills_the_page_or_fails)
+{
+	size_t pg = sysconf(_SC_PAGESIZE), want = pg - 2;
+	struct long_chain *c = calloc(1, sizeof(*c));
+	char *buf = malloc(2 * pg), *expect = malloc(pg);
+	uint64_t id;
+	ssize_t n;
+	int off = 0;
+
+	ASSERT_TRUE(lf_module_loaded()) TH_LOG(LF_SYSFS " missing: module not loaded");
+	ASSERT_TRUE(c && buf && expect);
+	c->fd[0] = open(lf_cgroup_root(), O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, c->fd[0]);
+	ASSERT_EQ(0, long_mkdir(c, LONG_TOP));
+	ASSERT_EQ(0, long_extend(c, want)) TH_LOG("a cgroup path of %zu bytes", want);
+	ASSERT_EQ(want, c->len);
+
+	/* the longest that fits: the path and its newline, pg - 1 bytes */
+	n = long_read_path(c, buf, 2 * pg, &id);
+	EXPECT_EQ((ssize_t)(pg - 1), n) TH_LOG("path of %zu bytes read as %zd", want, n);
+	for (int i = 1; i <= c->depth; i++)
+		off += sprintf(expect + off, "/%s", c->name[i]);
+	if (n == (ssize_t)(pg - 1)) {
+		EXPECT_EQ(0, memcmp(buf, expect, want)) TH_LOG("path differs");
+		EXPECT_EQ('\n', buf[want]);
+	}
+	lf_untrack(id);
+
+	/* one byte longer: the last name gets one more character */
+	snprintf(expect, pg, "%sb", c->name[c->depth]);
+	long_pop(c);
+	ASSERT_EQ(0, long_mkdir(c, expect));
+	ASSERT_EQ(want + 1, c->len);
+	n = long_read_path(c, buf, 2 * pg, &id);
+	EXPECT_EQ(-ENAMETOOLONG, n)
+		TH_LOG("path of %zu bytes: read %zd bytes, not ENAMETOOLONG", want + 1, n);
+	lf_untrack(id);
+
+	while (c->depth)
+		long_pop(c);
+	close(c->fd[0]);
+	free(c);
+	free(buf);
+	free(expect);
+}
+
 /* Writable files are root-only (0644 or stricter, 0200 for add/remove). */
 TEST_F(sysfs, permissions)
 {
 	static const struct { const char *f; unsigned int mode; } files[] = {
 		{ "enabled", 0644 }, { "default_mode", 0644 }, { "hook", 0444 },
 		{ "hierarchy", 0444 }, { "free_bytes", 0444 }, { "rewritten_bytes", 0444 },
-		{ "cgroups/add", 0200 }, { "cgroups/remove", 0200 },
+		{ "pinned_bytes", 0444 }, { "cgroups/add", 0200 }, { "cgroups/remove", 0200 },
 	};
 	static const struct { const char *f; unsigned int mode; } cgfiles[] = {
 		{ "mode", 0644 }, { "effective_mode", 0444 }, { "path", 0444 },
 		{ "free_bytes", 0444 }, { "rewritten_bytes", 0444 },
+		{ "pinned_bytes", 0444 },
 	};
 	char path[PATH_MAX];
 	struct stat st;
@@ -386,6 +521,7 @@ TEST_F(sysfs, one_value_per_file)
 {
 	static const char *const files[] = {
 		"enabled", "default_mode", "hierarchy", "free_bytes", "rewritten_bytes",
+		"pinned_bytes",
 	};
 	char path[PATH_MAX], buf[256];
 

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -690,78 +691,149 @@ int lf_tmpfile(size_t len, unsigned char c)
 	return fd;
 }
 
-/*
- * One IORING_OP_MADVISE through raw io_uring syscalls (no liburing).
- * Returns the CQE result as a syscall would (-1 + errno); *skip is the
- * errno of io_uring_setup when io_uring is unavailable.
- */
-long lf_io_uring_madvise(void *addr, size_t len, int advice, int *skip)
-{
-	struct io_uring_params prm = { 0 };
-	unsigned int *sq_tail, *sq_array, *cq_head, *cq_tail, sq_mask, cq_mask;
+/* An io_uring instance through raw syscalls (no liburing). */
+struct lf_ring {
+	int fd;
+	unsigned int *sq_tail, *sq_array, *cq_head, *cq_tail;
+	unsigned int sq_mask, cq_mask;
 	struct io_uring_sqe *sqes;
 	struct io_uring_cqe *cqes;
-	size_t sq_sz, cq_sz;
 	char *sq, *cq;
-	long res;
-	int fd;
+	size_t sq_sz, cq_sz, sqes_sz;
+};
 
-	*skip = 0;
-	fd = syscall(__NR_io_uring_setup, 4, &prm);
-	if (fd < 0) {
-		*skip = errno;
-		return -1;
+struct lf_ring *lf_ring_open(int *err)
+{
+	struct io_uring_params prm = { 0 };
+	struct lf_ring *ring = calloc(1, sizeof(*ring));
+
+	*err = ENOMEM;
+	if (!ring)
+		return NULL;
+	ring->fd = syscall(__NR_io_uring_setup, 4, &prm);
+	if (ring->fd < 0) {
+		*err = errno;
+		free(ring);
+		return NULL;
 	}
-	sq_sz = prm.sq_off.array + prm.sq_entries * sizeof(unsigned int);
-	cq_sz = prm.cq_off.cqes + prm.cq_entries * sizeof(struct io_uring_cqe);
+	ring->sq_sz = prm.sq_off.array + prm.sq_entries * sizeof(unsigned int);
+	ring->cq_sz = prm.cq_off.cqes + prm.cq_entries * sizeof(struct io_uring_cqe);
 	if (prm.features & IORING_FEAT_SINGLE_MMAP)
-		sq_sz = cq_sz = sq_sz > cq_sz ? sq_sz : cq_sz;
-	sq = mmap(NULL, sq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-		  fd, IORING_OFF_SQ_RING);
-	if (sq == MAP_FAILED)
-		return -1;
-	cq = sq;
-	if (!(prm.features & IORING_FEAT_SINGLE_MMAP)) {
-		cq = mmap(NULL, cq_sz, PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
-		if (cq == MAP_FAILED)
-			return -1;
+		ring->sq_sz = ring->cq_sz = ring->sq_sz > ring->cq_sz ?
+					    ring->sq_sz : ring->cq_sz;
+	ring->sqes_sz = prm.sq_entries * sizeof(struct io_uring_sqe);
+	ring->sq = mmap(NULL, ring->sq_sz, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_POPULATE, ring->fd, IORING_OFF_SQ_RING);
+	ring->cq = ring->sq;
+	if (ring->sq != MAP_FAILED && !(prm.features & IORING_FEAT_SINGLE_MMAP))
+		ring->cq = mmap(NULL, ring->cq_sz, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_POPULATE, ring->fd,
+				IORING_OFF_CQ_RING);
+	ring->sqes = mmap(NULL, ring->sqes_sz, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_POPULATE, ring->fd, IORING_OFF_SQES);
+	if (ring->sq == MAP_FAILED || ring->cq == MAP_FAILED ||
+	    ring->sqes == MAP_FAILED) {
+		/* set up, then refused: a failure, not a missing feature */
+		*err = 0;
+		lf_ring_close(ring);
+		return NULL;
 	}
-	sqes = mmap(NULL, prm.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
-	if (sqes == MAP_FAILED)
-		return -1;
-	sq_tail = (unsigned int *)(sq + prm.sq_off.tail);
-	sq_array = (unsigned int *)(sq + prm.sq_off.array);
-	sq_mask = *(unsigned int *)(sq + prm.sq_off.ring_mask);
-	cq_head = (unsigned int *)(cq + prm.cq_off.head);
-	cq_tail = (unsigned int *)(cq + prm.cq_off.tail);
-	cq_mask = *(unsigned int *)(cq + prm.cq_off.ring_mask);
-	cqes = (struct io_uring_cqe *)(cq + prm.cq_off.cqes);
+	ring->sq_tail = (unsigned int *)(ring->sq + prm.sq_off.tail);
+	ring->sq_array = (unsigned int *)(ring->sq + prm.sq_off.array);
+	ring->sq_mask = *(unsigned int *)(ring->sq + prm.sq_off.ring_mask);
+	ring->cq_head = (unsigned int *)(ring->cq + prm.cq_off.head);
+	ring->cq_tail = (unsigned int *)(ring->cq + prm.cq_off.tail);
+	ring->cq_mask = *(unsigned int *)(ring->cq + prm.cq_off.ring_mask);
+	ring->cqes = (struct io_uring_cqe *)(ring->cq + prm.cq_off.cqes);
+	*err = 0;
+	return ring;
+}
 
-	memset(&sqes[0], 0, sizeof(sqes[0]));
-	sqes[0].opcode = IORING_OP_MADVISE;
-	sqes[0].fd = -1;
-	sqes[0].addr = (unsigned long)addr;
-	sqes[0].len = len;		/* off = 0: 6.12 falls back to len */
-	sqes[0].fadvise_advice = advice;
-	sqes[0].user_data = 0x1f;
-	sq_array[*sq_tail & sq_mask] = 0;
-	__atomic_store_n(sq_tail, *sq_tail + 1, __ATOMIC_RELEASE);
-	if (syscall(__NR_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS,
+void lf_ring_close(struct lf_ring *ring)
+{
+	if (!ring)
+		return;
+	if (ring->sqes && ring->sqes != MAP_FAILED)
+		munmap(ring->sqes, ring->sqes_sz);
+	if (ring->cq && ring->cq != MAP_FAILED && ring->cq != ring->sq)
+		munmap(ring->cq, ring->cq_sz);
+	if (ring->sq && ring->sq != MAP_FAILED)
+		munmap(ring->sq, ring->sq_sz);
+	close(ring->fd);
+	free(ring);
+}
+
+/* Submit one SQE and wait for it: its result as a syscall's (-1 + errno). */
+static long lf_ring_submit(struct lf_ring *ring, const struct io_uring_sqe *sqe)
+{
+	unsigned int tail = *ring->sq_tail, head;
+	long res;
+
+	ring->sqes[0] = *sqe;
+	ring->sq_array[tail & ring->sq_mask] = 0;
+	__atomic_store_n(ring->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, ring->fd, 1, 1, IORING_ENTER_GETEVENTS,
 		    NULL, 0) < 0)
 		return -1;
-	if (__atomic_load_n(cq_tail, __ATOMIC_ACQUIRE) == *cq_head) {
+	head = *ring->cq_head;
+	if (__atomic_load_n(ring->cq_tail, __ATOMIC_ACQUIRE) == head) {
 		errno = EIO;
 		return -1;
 	}
-	res = cqes[*cq_head & cq_mask].res;
-	__atomic_store_n(cq_head, *cq_head + 1, __ATOMIC_RELEASE);
-	close(fd);
+	res = ring->cqes[head & ring->cq_mask].res;
+	__atomic_store_n(ring->cq_head, head + 1, __ATOMIC_RELEASE);
 	if (res < 0) {
 		errno = -res;
 		return -1;
 	}
+	return res;
+}
+
+long lf_ring_madvise(struct lf_ring *ring, void *addr, size_t len, int advice)
+{
+	struct io_uring_sqe sqe = {
+		.opcode = IORING_OP_MADVISE,
+		.fd = -1,
+		.addr = (unsigned long)addr,
+		.len = len,		/* off = 0: 6.12 falls back to len */
+		.fadvise_advice = advice,
+	};
+
+	return lf_ring_submit(ring, &sqe);
+}
+
+int lf_ring_register_buffer(struct lf_ring *ring, void *addr, size_t len)
+{
+	struct iovec iov = { .iov_base = addr, .iov_len = len };
+
+	return syscall(__NR_io_uring_register, ring->fd,
+		       IORING_REGISTER_BUFFERS, &iov, 1) < 0 ? -1 : 0;
+}
+
+long lf_ring_write_fixed(struct lf_ring *ring, int fd, const void *addr,
+			 size_t len, off_t off)
+{
+	struct io_uring_sqe sqe = {
+		.opcode = IORING_OP_WRITE_FIXED,
+		.fd = fd,
+		.off = off,
+		.addr = (unsigned long)addr,
+		.len = len,
+		.buf_index = 0,
+	};
+
+	return lf_ring_submit(ring, &sqe);
+}
+
+long lf_io_uring_madvise(void *addr, size_t len, int advice, int *skip)
+{
+	struct lf_ring *ring = lf_ring_open(skip);
+	long res;
+
+	if (!ring)
+		return -1;
+	res = lf_ring_madvise(ring, addr, len, advice);
+	lf_ring_close(ring);
 	return res;
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define LF_SYSFS	"/sys/kernel/lazyfree"
 #define LF_MAXPAGES	2048	/* a 32 MiB huge page of 16 KiB pages */
@@ -153,7 +154,21 @@ int lf_tmpfile(size_t len, unsigned char c);
  */
 void lf_uffd_remap_free(struct lf_result *r, bool c_file);
 
-/* IORING_OP_MADVISE via raw syscalls; *skip = setup errno if no io_uring */
+/*
+ * io_uring through raw syscalls.  lf_ring_open() returns NULL with *err
+ * the errno of io_uring_setup when io_uring is unavailable (0: it failed
+ * after that).  The others return as a syscall would (-1 + errno);
+ * lf_ring_write_fixed() writes from registered buffer 0.
+ */
+struct lf_ring;
+struct lf_ring *lf_ring_open(int *err);
+void lf_ring_close(struct lf_ring *ring);
+long lf_ring_madvise(struct lf_ring *ring, void *addr, size_t len, int advice);
+int lf_ring_register_buffer(struct lf_ring *ring, void *addr, size_t len);
+long lf_ring_write_fixed(struct lf_ring *ring, int fd, const void *addr,
+			 size_t len, off_t off);
+
+/* One IORING_OP_MADVISE on a ring of its own; *skip as lf_ring_open()'s */
 long lf_io_uring_madvise(void *addr, size_t len, int advice, int *skip);
 
 /*

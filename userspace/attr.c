@@ -95,7 +95,10 @@ int lf_stat(const char *logical, struct stat *st)
 	return stat(real, st) ? -errno : 0;
 }
 
-/* Read one value; the trailing newline is removed. */
+/*
+ * Read one value; the trailing newline is removed.  -EOVERFLOW if it
+ * does not fit in @size (a buffer it fills may not hold all of it).
+ */
 int lf_read_attr(const char *logical, char *buf, size_t size)
 {
 	ssize_t len;
@@ -104,11 +107,13 @@ int lf_read_attr(const char *logical, char *buf, size_t size)
 	fd = lf_open(logical, O_RDONLY);
 	if (fd < 0)
 		return -errno;
-	len = read(fd, buf, size - 1);
+	len = read(fd, buf, size);
 	err = errno;
 	close(fd);
 	if (len < 0)
 		return -err;
+	if ((size_t)len == size)	/* and perhaps more: never cut a value */
+		return -EOVERFLOW;
 	buf[len] = '\0';
 	while (len > 0 && buf[len - 1] == '\n')
 		buf[--len] = '\0';

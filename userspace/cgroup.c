@@ -372,8 +372,9 @@ static int read_entry(uint64_t id, struct lf_entry *e)
 {
 	static const char * const names[] = {
 		"path", "mode", "effective_mode", "free_bytes",
-		"rewritten_bytes",
+		"rewritten_bytes", "pinned_bytes",
 	};
+	uint64_t *counters[] = { &e->freed, &e->rewritten, &e->pinned };
 	char path[LF_PATH_MAX], buf[LF_PATH_MAX];
 	size_t i;
 	int ret;
@@ -404,8 +405,7 @@ static int read_entry(uint64_t id, struct lf_entry *e)
 			}
 			break;
 		default:
-			ret = lf_parse_u64(buf, i == 3 ? &e->freed :
-					   &e->rewritten);
+			ret = lf_parse_u64(buf, counters[i - 3]);
 			if (ret < 0) {
 				lf_err(path, "not a number", buf, ret);
 				return ret;

@@ -45,6 +45,7 @@ enum {
 	COL_FREED,
 	COL_REWRITTEN,
 	COL_LAZYFREE,
+	COL_PINNED,
 	NCOLS,
 };
 
@@ -71,6 +72,8 @@ static const struct colinfo infos[NCOLS] = {
 		"of those, bytes dropped at once (dontneed)" },
 	[COL_LAZYFREE] = { "LAZYFREE", 5, SCOLS_FL_RIGHT, true,
 		"memory lazily freed right now (smaps_rollup; slow)" },
+	[COL_PINNED] = { "PINNED", 5, SCOLS_FL_RIGHT, true,
+		"of FREED, bytes kept under dontneed: the process pins pages" },
 };
 
 static int columns[NCOLS * 2];
@@ -264,6 +267,9 @@ static int cmd_list(int argc, char **argv, struct opts *o)
 			case COL_REWRITTEN:
 				fmt_size(o, e[i].rewritten, buf, sizeof(buf));
 				break;
+			case COL_PINNED:
+				fmt_size(o, e[i].pinned, buf, sizeof(buf));
+				break;
 			case COL_LAZYFREE:
 				ret = lazyfree_of(mnt, &e[i], &lazy);
 				if (ret < 0 && ret != -ENOENT)
@@ -317,7 +323,7 @@ static int read_u64_or_report(const char *path, uint64_t *v)
 static int cmd_status(int argc, char **argv, struct opts *o)
 {
 	enum { F_ENABLED, F_HOOK, F_HIER, F_MOUNT, F_DEFAULT, F_CGROUPS,
-	       F_MAX, F_FREED, F_REWRITTEN, NF };
+	       F_MAX, F_FREED, F_REWRITTEN, F_PINNED, NF };
 	struct field f[NF] = {
 		[F_ENABLED] = { "enabled", "enabled", "", SCOLS_JSON_BOOLEAN },
 		[F_HOOK] = { "hook", "hook" },
@@ -328,6 +334,7 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 		[F_MAX] = { "max cgroups", "max_cgroups", "", SCOLS_JSON_NUMBER },
 		[F_FREED] = { "freed", "freed" },
 		[F_REWRITTEN] = { "rewritten", "rewritten" },
+		[F_PINNED] = { "pinned", "pinned" },
 	};
 	struct libscols_table *tb;
 	struct libscols_line *ln = NULL;
@@ -395,9 +402,13 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 	if (read_u64_or_report(LF_SYSFS "/rewritten_bytes", &v))
 		return 1;
 	fmt_size(o, v, f[F_REWRITTEN].value, sizeof(f[0].value));
+	if (read_u64_or_report(LF_SYSFS "/pinned_bytes", &v))
+		return 1;
+	fmt_size(o, v, f[F_PINNED].value, sizeof(f[0].value));
 	if (o->bytes) {
 		f[F_FREED].json = SCOLS_JSON_NUMBER;
 		f[F_REWRITTEN].json = SCOLS_JSON_NUMBER;
+		f[F_PINNED].json = SCOLS_JSON_NUMBER;
 	}
 
 	tb = new_table(o, "lazyfree");

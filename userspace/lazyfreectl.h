@@ -88,6 +88,7 @@ struct lf_entry {
 	enum lf_mode effective;
 	uint64_t freed;
 	uint64_t rewritten;
+	uint64_t pinned;
 };
 
 int lf_read_entries(struct lf_entry **entries, size_t *n, int *failed);

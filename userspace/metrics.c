@@ -49,8 +49,9 @@ static bool shadowed(const struct lf_entry *e, size_t n, size_t i)
 	return i + 1 < n && !strcmp(e[i].path, e[i + 1].path);
 }
 
+/* @field: offsetof(struct lf_entry, <a uint64_t counter>) */
 static void per_cgroup(const char *name, const struct lf_entry *e, size_t n,
-		       bool rewritten)
+		       size_t field)
 {
 	size_t i;
 
@@ -59,22 +60,22 @@ static void per_cgroup(const char *name, const struct lf_entry *e, size_t n,
 			continue;
 		printf("%s{cgroup=\"", name);
 		print_label_value(e[i].path);
-		printf("\"} %llu\n", (unsigned long long)(rewritten ?
-			e[i].rewritten : e[i].freed));
+		printf("\"} %llu\n", (unsigned long long)
+		       *(const uint64_t *)((const char *)&e[i] + field));
 	}
 }
 
 int lf_cmd_metrics_print(void)
 {
 	static const char * const attrs[] = { "enabled", "free_bytes",
-					      "rewritten_bytes" };
+					      "rewritten_bytes", "pinned_bytes" };
 	char path[LF_PATH_MAX], def[64], hier[64];
-	uint64_t v[3];
+	uint64_t v[ARRAY_SIZE(attrs)];
 	struct lf_entry *e;
 	size_t n, i;
 	int failed, ret;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
 		snprintf(path, sizeof(path), LF_SYSFS "/%s", attrs[i]);
 		ret = lf_read_u64(path, &v[i]);
 		if (ret < 0) {
@@ -116,12 +117,22 @@ int lf_cmd_metrics_print(void)
 	       "Of those, bytes dropped at once because the mode was dontneed.");
 	printf("lazyfree_node_rewritten_bytes_total %llu\n",
 	       (unsigned long long)v[2]);
+	family("lazyfree_node_pinned_bytes_total", "counter",
+	       "Of those advised, bytes the mode dontneed left to MADV_FREE because the process pins pages.");
+	printf("lazyfree_node_pinned_bytes_total %llu\n",
+	       (unsigned long long)v[3]);
 	family("lazyfree_freed_bytes_total", "counter",
 	       "Bytes advised MADV_FREE by the cgroup's own processes (not its descendants').");
-	per_cgroup("lazyfree_freed_bytes_total", e, n, false);
+	per_cgroup("lazyfree_freed_bytes_total", e, n,
+		   offsetof(struct lf_entry, freed));
 	family("lazyfree_rewritten_bytes_total", "counter",
 	       "Of those, bytes dropped at once because the cgroup's effective mode was dontneed.");
-	per_cgroup("lazyfree_rewritten_bytes_total", e, n, true);
+	per_cgroup("lazyfree_rewritten_bytes_total", e, n,
+		   offsetof(struct lf_entry, rewritten));
+	family("lazyfree_pinned_bytes_total", "counter",
+	       "Of those advised, bytes the effective mode dontneed left to MADV_FREE because the process pins pages.");
+	per_cgroup("lazyfree_pinned_bytes_total", e, n,
+		   offsetof(struct lf_entry, pinned));
 	family("lazyfree_cgroup_dontneed", "gauge",
 	       "1 if the cgroup's effective mode is dontneed, 0 if free.");
 	for (i = 0; i < n; i++) {

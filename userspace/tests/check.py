@@ -48,6 +48,7 @@ class Fake:
         self.write(SYSFS + '/hierarchy', lane)
         self.write(SYSFS + '/free_bytes', '1610612736')
         self.write(SYSFS + '/rewritten_bytes', '536870912')
+        self.write(SYSFS + '/pinned_bytes', '1048576')
         self.write(SYSFS + '/cgroups/add', '')
         self.write(SYSFS + '/cgroups/remove', '')
         self.write('/sys/module/lazyfree/parameters/max_cgroups', '4096')
@@ -84,7 +85,7 @@ class Fake:
         return os.stat(p).st_ino
 
     def track(self, rel, mode='inherit', eff='free', freed=0, rewritten=0,
-              cid=None):
+              cid=None, pinned=0):
         cid = cid if cid is not None else self.mkcg(rel)
         d = f'{SYSFS}/cgroups/{cid}'
         self.write(d + '/path', rel)
@@ -92,6 +93,7 @@ class Fake:
         self.write(d + '/effective_mode', eff)
         self.write(d + '/free_bytes', str(freed))
         self.write(d + '/rewritten_bytes', str(rewritten))
+        self.write(d + '/pinned_bytes', str(pinned))
         return cid
 
     def mode(self, cid):
@@ -127,7 +129,8 @@ def standard(lane='v2'):
         '/kubepods.slice': f.track('/kubepods.slice', 'dontneed', 'dontneed',
                                    1 << 30, 1 << 29),
         '/kubepods.slice/pod1': f.track('/kubepods.slice/pod1', 'inherit',
-                                        'dontneed', 3 << 20, 3 << 20),
+                                        'dontneed', 4 << 20, 3 << 20,
+                                        pinned=1 << 20),
         '/system.slice/foo.service': f.track('/system.slice/foo.service',
                                              'free', 'free', 1536, 0),
     }
@@ -313,7 +316,8 @@ def status_human_and_json():
             'cgroups:      4',
             'max cgroups:  4096',
             'freed:        1.5G',
-            'rewritten:    512M']
+            'rewritten:    512M',
+            'pinned:       1M']
     eq([ln.rstrip() for ln in out.splitlines()], want)
     js = json.loads(ok(*f.run('--json', '--bytes')))
     eq(js, {'lazyfree': [{'enabled': True,
@@ -322,7 +326,7 @@ def status_human_and_json():
                           'hierarchy': 'v2', 'mount': '/sys/fs/cgroup',
                           'default_mode': 'free', 'cgroups': 4,
                           'max_cgroups': 4096, 'freed': 1610612736,
-                          'rewritten': 536870912}]})
+                          'rewritten': 536870912, 'pinned': 1048576}]})
     f.write(SYSFS + '/hook', 'madvise_free_single_vma ftrace untested')
     assert ('hook:         madvise_free_single_vma (ftrace, untested line)\n'
             in ok(*f.run())), 'a line the load gate marks untested'
