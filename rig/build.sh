@@ -88,6 +88,19 @@ build_module() {
 	kbuild_copy module "$rel" "$src" module/lazyfree.ko "$out"
 }
 
+# Build selftests/livepatch/lf_livepatch.ko (the livepatch that
+# lazyfree_livepatch loads) for kernel <rel> into <outdir>, where the
+# kernel has CONFIG_LIVEPATCH (Debian's x86-64 builds; not arm64).
+# Returns 2 without it: the test then skips.
+build_livepatch() {
+	local rel=$1 out=$2 src=$BUILD/src/livepatch-$1
+	grep -q '^CONFIG_LIVEPATCH=y' "$(kernel_kdir "$rel")/.config" 2>/dev/null || return 2
+	rm -rf "$src"
+	mkdir -p "$src" "$out"
+	cp "$REPO"/selftests/livepatch/Kbuild "$REPO"/selftests/livepatch/*.c "$src/"
+	kbuild_copy livepatch "$rel" "$src" lf_livepatch.ko "$out"
+}
+
 # Build userspace/ in place (the tool author's Makefile).
 # Returns 2 when there is no userspace/Makefile yet.
 build_userspace() {

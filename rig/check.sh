@@ -118,6 +118,10 @@ build_all() {
 		(
 			rc=0
 			build_module "$rel" "$BUILD/kernels/$rel" || rc=$?
+			if [ "$rc" = 0 ]; then
+				build_livepatch "$rel" "$BUILD/kernels/$rel" || rc=$?
+				[ "$rc" != 2 ] || rc=0
+			fi
 			echo "$rc" >"$BUILD/kernels/$rel.built"
 		) &
 		running=$((running + 1))
@@ -140,6 +144,7 @@ build_all() {
 # Initramfs for kernel <rel>:
 #   /lazyfree/lazyfree.ko
 #   /lazyfree/lf_leakprobe.ko  kmemleak's control (make check-debug only)
+#   /lazyfree/lf_livepatch.ko  lazyfree_livepatch's (CONFIG_LIVEPATCH only)
 #   /lazyfree/bin/       lazyfreectl, every executable in
 #                        userspace/tests/build/ and in <selftests OUT>/bin/
 #                        (helpers the tests call; on PATH)
@@ -149,9 +154,11 @@ pack_initramfs() {
 	local rel=$1 stage=$BUILD/kernels/$rel/stage t
 	initramfs_base "$stage"
 	cp "$BUILD/kernels/$rel/lazyfree.ko" "$stage/lazyfree/lazyfree.ko"
-	if [ -f "$BUILD/kernels/$rel/lf_leakprobe.ko" ]; then
-		cp "$BUILD/kernels/$rel/lf_leakprobe.ko" "$stage/lazyfree/"
-	fi
+	for t in lf_leakprobe.ko lf_livepatch.ko; do
+		if [ -f "$BUILD/kernels/$rel/$t" ]; then
+			cp "$BUILD/kernels/$rel/$t" "$stage/lazyfree/"
+		fi
+	done
 	if [ "$USERSPACE_OK" = 0 ]; then
 		initramfs_add "$stage" "$(userspace_dir)/lazyfreectl" /lazyfree/bin/lazyfreectl
 	fi

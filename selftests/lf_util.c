@@ -872,17 +872,22 @@ int lf_module_unload(void)
 	return WIFEXITED(rc) && !WEXITSTATUS(rc) ? 0 : -EIO;
 }
 
-int lf_module_load(const char *params)
+int lf_module_load_hook(const char *hook, const char *params)
 {
 	char cmd[PATH_MAX + 256];
 	int rc;
 
 	if (lf_module_params())
 		return -ENOENT;
-	snprintf(cmd, sizeof(cmd), "insmod %s hook=%s %s", lf_ko, lf_hook,
-		 params ? params : "");
+	snprintf(cmd, sizeof(cmd), "insmod %s hook=%s %s", lf_ko,
+		 hook ? hook : lf_hook, params ? params : "");
 	rc = system(cmd);
 	return WIFEXITED(rc) && !WEXITSTATUS(rc) ? 0 : -EIO;
+}
+
+int lf_module_load(const char *params)
+{
+	return lf_module_load_hook(NULL, params);
 }
 
 struct lf_remap {

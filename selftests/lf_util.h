@@ -179,6 +179,8 @@ long lf_io_uring_madvise(void *addr, size_t len, int advice, int *skip);
 bool lf_can_reload(void);
 int lf_module_unload(void);
 int lf_module_load(const char *params);
+/* the same with hook=<hook> (NULL: the rig's) */
+int lf_module_load_hook(const char *hook, const char *params);
 
 int lf_msleep(int ms);
 long lf_now_ms(void);

@@ -34,6 +34,8 @@ if [ "${LAZYFREE_THOROUGH:-0}" = 1 ] && [ "$TEST_TIMEOUT" -lt 600 ]; then
 fi
 
 export LAZYFREE_KO=$KO
+# the livepatch of the hooked function (lazyfree_livepatch), if built
+export LAZYFREE_LIVEPATCH_KO=/lazyfree/lf_livepatch.ko
 export LAZYFREECTL=/lazyfree/bin/lazyfreectl
 export LAZYFREE_TESTS_DIR=/lazyfree/tests
 
