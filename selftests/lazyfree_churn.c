@@ -319,14 +319,11 @@ static long wait_freed(long memcgs0, long dying0)
 
 static void case_page(struct lf_result *r, const void *arg)
 {
-	char *p = lf_map_anon(lf_pagesize);
+	char *p = lf_free_filled(r, lf_pagesize, 0x42);
 
 	(void)arg;
 	if (!p)
-		return lf_failf(r, "mmap: %s", strerror(errno));
-	memset(p, 0x42, lf_pagesize);
-	r->ret = madvise(p, lf_pagesize, MADV_FREE);
-	r->err = errno;
+		return;
 	r->aux[0] = (unsigned char)p[0];
 }
 

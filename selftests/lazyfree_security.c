@@ -362,15 +362,8 @@ TEST_F(security, no_kernel_pointers)
 
 static void case_free(struct lf_result *r, const void *arg)
 {
-	size_t len = NPAGES * lf_pagesize;
-	char *p = lf_map_anon(len);
-
 	(void)arg;
-	if (!p)
-		return lf_failf(r, "mmap: %s", strerror(errno));
-	memset(p, 1, len);
-	r->ret = madvise(p, len, MADV_FREE);
-	r->err = errno;
+	lf_free_filled(r, NPAGES * lf_pagesize, 1);
 }
 
 TEST_F_TIMEOUT(security, bounded_by_max_cgroups, 120)

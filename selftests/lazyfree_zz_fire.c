@@ -312,14 +312,11 @@ static void resume_workers(void)
 
 static void case_page(struct lf_result *r, const void *arg)
 {
-	char *p = lf_map_anon(lf_pagesize);
+	char *p = lf_free_filled(r, lf_pagesize, 0x77);
 
 	(void)arg;
 	if (!p)
-		return lf_failf(r, "mmap: %s", strerror(errno));
-	memset(p, 0x77, lf_pagesize);
-	r->ret = madvise(p, lf_pagesize, MADV_FREE);
-	r->err = errno;
+		return;
 	r->aux[0] = (unsigned char)p[0];
 	r->aux[1] = (unsigned char)p[lf_pagesize - 1];
 }

@@ -691,6 +691,20 @@ int lf_tmpfile(size_t len, unsigned char c)
 	return fd;
 }
 
+char *lf_free_filled(struct lf_result *r, size_t len, int c)
+{
+	char *p = lf_map_anon(len);
+
+	if (!p) {
+		lf_failf(r, "mmap: %s", strerror(errno));
+		return NULL;
+	}
+	memset(p, c, len);
+	r->ret = madvise(p, len, MADV_FREE);
+	r->err = errno;
+	return p;
+}
+
 /* An io_uring instance through raw syscalls (no liburing). */
 struct lf_ring {
 	int fd;

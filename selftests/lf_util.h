@@ -139,6 +139,12 @@ int lf_global_restore(const struct lf_global *g);
 
 /* mmap a private anonymous region with THP off, filled per lf_fill. */
 char *lf_map_anon(size_t len);
+/*
+ * For use inside fn: map len bytes of private anonymous memory, fill them
+ * with c and advise them MADV_FREE (r->ret, r->err).  NULL (and the case
+ * failed) if the mapping could not be made.
+ */
+char *lf_free_filled(struct lf_result *r, size_t len, int c);
 /* Create an unlinked regular file of len bytes filled with byte c. */
 int lf_tmpfile(size_t len, unsigned char c);
 
