@@ -192,7 +192,9 @@ guest_env_words() {
 # and smaller in the others, which still take every path.  THOROUGH=all
 # makes every boot thorough.  The debug kernel runs them at the smaller
 # size everywhere: at full size, under KASAN and lockdep, they outlast
-# the tests' own harness timeouts (~5x slower).
+# the tests' own harness timeouts (~5x slower).  Its boots also get
+# LAZYFREE_DEBUG_KERNEL=1 (lf_debug_kernel()), for loops that do not fit
+# even the smaller size there.
 thorough_word() {
 	local word
 	word=$(kernel_word "$1")
@@ -203,6 +205,7 @@ thorough_word() {
 	else
 		echo "lazyfree_env=LAZYFREE_THOROUGH=0"
 	fi
+	[ "$CHECK_DEBUG" = 0 ] || echo "lazyfree_env=LAZYFREE_DEBUG_KERNEL=1"
 }
 
 # The logs of the boot of kernel <rel>, lane <lane>, hook <hook>.

@@ -343,6 +343,13 @@ int lf_tracked_ids(uint64_t *ids, int max)
 	return n;
 }
 
+bool lf_debug_kernel(void)
+{
+	const char *env = getenv("LAZYFREE_DEBUG_KERNEL");
+
+	return env && !strcmp(env, "1");
+}
+
 bool lf_thorough(void)
 {
 	const char *env = getenv("LAZYFREE_THOROUGH");

@@ -60,6 +60,8 @@ const char *lf_hook_env(void);	/* "ftrace", "kprobe" or NULL */
  * smaller (manual runs: full size unless LAZYFREE_THOROUGH=0).
  */
 bool lf_thorough(void);
+/* LAZYFREE_DEBUG_KERNEL=1: make check-debug's kernel (KASAN, lockdep, ...) */
+bool lf_debug_kernel(void);
 
 struct lf_cg {
 	char path[PATH_MAX];	/* absolute directory */
