@@ -451,7 +451,7 @@ TEST_F_TIMEOUT(churn, thousand_cgroups, 290)
 	EXPECT_LE(0, rd.freed_ms) TH_LOG("removed cgroups not freed within %d s: a reference kept?",
 					 SETTLE_MS / 1000);
 	EXPECT_EQ(0, rd.wrong + warm.wrong);
-	EXPECT_EQ(NCGROUPS / 4, rd.removed);
+	EXPECT_EQ((NCGROUPS + 2) / 4, rd.removed);	/* i % 4 == 1 */
 	/* auto-discovery must find (almost) every advising cgroup */
 	EXPECT_LE((NCGROUPS - rd.added) * 9 / 10, rd.discovered);
 
@@ -469,6 +469,15 @@ TEST_F_TIMEOUT(churn, thousand_cgroups, 290)
 	}
 	if (over)
 		show_growth(&m0, &m1);
+	/*
+	 * Under KASAN's quarantine and kmemleak's and debugobjects' own
+	 * allocations the slab figures move by more than the tolerances;
+	 * there kmemleak's scan after unload (the rig's) is the leak check.
+	 */
+	if (lf_debug_kernel()) {
+		ksft_print_msg("debug kernel: figures shown, not compared (kmemleak checks leaks)\n");
+		return;
+	}
 	EXPECT_EQ(0, over);
 }
 
