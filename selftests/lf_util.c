@@ -219,6 +219,20 @@ int lf_msleep(int ms)
 	return 0;
 }
 
+/*
+ * The directory with all its files: kobject_add() makes the directory
+ * first and then the files of its group, in the order of module/sysfs.c's
+ * lf_cgroup_attrs[], whose last is pinned_bytes.
+ */
+static bool lf_cg_complete(uint64_t id)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), LF_SYSFS "/cgroups/%llu/pinned_bytes",
+		 (unsigned long long)id);
+	return access(path, F_OK) == 0;
+}
+
 int lf_wait_tracked(uint64_t id, bool want, int timeout_ms)
 {
 	long start = lf_now_ms();
@@ -226,7 +240,7 @@ int lf_wait_tracked(uint64_t id, bool want, int timeout_ms)
 	for (;;) {
 		long waited = lf_now_ms() - start;
 
-		if (lf_cg_tracked(id) == want)
+		if ((want ? lf_cg_complete(id) : lf_cg_tracked(id)) == want)
 			return (int)waited;
 		if (waited > timeout_ms)
 			return -1;

@@ -44,7 +44,10 @@ bool lf_cg_tracked(uint64_t id);
 int lf_count_tracked(void);	/* cgroups/<id> directories, or -1 */
 /* the tracked ids, sorted, at most @max; their number, or -1 (errno) */
 int lf_tracked_ids(uint64_t *ids, int max);
-/* Poll up to timeout_ms for cgroups/<id>/ to (dis)appear; returns ms waited or -1. */
+/*
+ * Poll up to timeout_ms for cgroups/<id>/ to appear with all its files, or
+ * to disappear; returns ms waited or -1.
+ */
 int lf_wait_tracked(uint64_t id, bool want, int timeout_ms);
 int lf_track(uint64_t id);	/* cgroups/add, EEXIST is fine */
 int lf_untrack(uint64_t id);	/* cgroups/remove, ENOENT is fine */
