@@ -132,10 +132,7 @@ FIXTURE_TEARDOWN_PARENT(lp)
 	lp_remove();
 	if (self->anchor)
 		anchor_remove();
-	if (lf_module_load(NULL)) {
-		lf_msleep(500);
-		lf_module_load(NULL);
-	}
+	lf_module_restore();
 }
 
 /* rmmod lazyfree; [kprobe event]; the livepatch; lazyfree with a kprobe */

@@ -29,15 +29,6 @@ static int reload(const char *params)
 	return lf_module_load(params);
 }
 
-/* Leave the module as the rig loaded it. */
-static void restore_module(void)
-{
-	if (reload(NULL) || !lf_module_loaded()) {
-		lf_msleep(500);
-		reload(NULL);
-	}
-}
-
 FIXTURE(reload) {
 	struct lf_cg cg;
 	struct lf_result *r;
@@ -56,7 +47,7 @@ FIXTURE_SETUP(reload)
 FIXTURE_TEARDOWN_PARENT(reload)
 {
 	if (lf_can_reload())
-		restore_module();
+		lf_module_restore();
 	lf_cg_destroy(&self->cg);
 }
 
@@ -141,7 +132,7 @@ TEST_F_TIMEOUT(reload, bad_parameters_refused, 120)
 		EXPECT_NE(0, lf_module_load(bad[i])) TH_LOG("insmod %s succeeded", bad[i]);
 		EXPECT_FALSE(lf_module_loaded()) TH_LOG("loaded with %s", bad[i]);
 	}
-	restore_module();
+	lf_module_restore();
 	ASSERT_TRUE(lf_module_loaded());
 }
 

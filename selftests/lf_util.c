@@ -925,6 +925,18 @@ int lf_module_load(const char *params)
 	return lf_module_load_hook(NULL, params);
 }
 
+void lf_module_restore(void)
+{
+	for (int i = 0; i < 2; i++) {
+		if (i)
+			lf_msleep(500);
+		if (lf_module_loaded())
+			lf_module_unload();
+		if (!lf_module_load(NULL) && lf_module_loaded())
+			return;
+	}
+}
+
 struct lf_remap {
 	struct lf_result *r;
 	int uffd, filefd;

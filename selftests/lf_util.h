@@ -192,6 +192,8 @@ int lf_module_unload(void);
 int lf_module_load(const char *params);
 /* the same with hook=<hook> (NULL: the rig's) */
 int lf_module_load_hook(const char *hook, const char *params);
+/* Leave the module as the rig loaded it: reload, once more after 500 ms. */
+void lf_module_restore(void);
 
 int lf_msleep(int ms);
 long lf_now_ms(void);
