@@ -148,14 +148,31 @@ static __always_inline unsigned long lf_fregs_arg(struct lf_ftrace_regs *fregs,
  * caller's clipping; 6.1's own MADV_DONTNEED uses the unexported
  * zap_page_range_single()), zap_page_range_single() from 6.3 to 7.0 and
  * zap_vma_range() from 7.1.
+ *
+ * From 6.14 MADV_DONTNEED also frees the PTE tables a range of at least a
+ * PMD leaves empty (CONFIG_PT_RECLAIM), asked for with the zap_details it
+ * passes; up to 7.0 the export takes the same details.  7.1's
+ * zap_vma_range() takes none, so there the empty tables stay until the
+ * range is unmapped or the process exits (admin guide, "Differences").
+ *
+ * From 6.16 the caller has its TLB gather open and the export opens a
+ * second one; tlb_finish_mmu() sees the two and flushes the whole mm
+ * instead of the range (mm/mmu_gather.c), as it does whenever two threads
+ * zap at once.  The batched zap that would take the caller's gather is
+ * not exported.
  */
 static inline void lf_zap_range(struct vm_area_struct *vma,
 				unsigned long start, unsigned long size)
 {
 #if LF_KERNEL_LINE < 603
 	zap_page_range(vma, start, size);
-#elif LF_KERNEL_LINE < 701
+#elif LF_KERNEL_LINE < 614
 	zap_page_range_single(vma, start, size, NULL);
+#elif LF_KERNEL_LINE < 701
+	/* as madvise_dontneed_single_vma() */
+	struct zap_details details = { .even_cows = true, .reclaim_pt = true };
+
+	zap_page_range_single(vma, start, size, &details);
 #else
 	zap_vma_range(vma, start, size);
 #endif
