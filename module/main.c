@@ -9,7 +9,9 @@
  * would ("dontneed"), and counts both.  Nothing else a program can observe
  * changes: return values, errors and every other mapping are the kernel's,
  * and a process that has pinned memory (io_uring fixed buffers, RDMA) keeps
- * MADV_FREE, whose pinned pages it goes on sharing with the device.
+ * MADV_FREE, whose pinned pages it goes on sharing with the device.  (From
+ * 7.1 the page tables a drop empties stay until the range is unmapped; the
+ * admin guide has this and the TLB flush under "Differences".)
  *
  * See Documentation/admin-guide/lazyfree.rst.
  */
