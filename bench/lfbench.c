@@ -14,13 +14,23 @@
  *	(cgroups/add); prints how many it added.
  *   lfbench -n DIR DEPTH
  *	Create DIR/l1/l2/.../l<DEPTH>; prints the deepest path.
+ *   lfbench [-c CGROUP] -t spin|sleep ADVICE SIZE ITERATIONS
+ *	The TLB shootdowns the calls cause (x86: the "TLB" row of
+ *	/proc/interrupts, every CPU): this thread on CPU 0 touches and
+ *	advises SIZE bytes ITERATIONS times while a second thread of the
+ *	process, on CPU 1, either runs (spin) or has run and sleeps (sleep:
+ *	CPU 1 idles with the address space still loaded, lazily).  Prints
+ *	the shootdown interrupts per 1000 calls.
  *
  * ADVICE: free, dontneed, willneed.  SIZE: bytes, with k or m suffix.
  * -c CGROUP: move this process into CGROUP (a cgroup directory) first.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +158,116 @@ static int bench(int advice, size_t size, int iters)
 	return 0;
 }
 
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: lfbench [-c CGROUP] free|dontneed|willneed SIZE ITERATIONS\n"
+		"       lfbench -m DIR COUNT\n"
+		"       lfbench -n DIR DEPTH\n"
+		"       lfbench [-c CGROUP] -t spin|sleep free|dontneed|willneed SIZE ITERATIONS\n");
+	exit(2);
+}
+
+/* The "TLB" row of /proc/interrupts summed over every CPU, or -1. */
+static long long tlb_interrupts(void)
+{
+	char line[4096], *p, *end;
+	long long sum = -1;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		die("open", "/proc/interrupts");
+	while (fgets(line, sizeof(line), f)) {
+		p = line + strspn(line, " ");
+		if (strncmp(p, "TLB:", 4))
+			continue;
+		sum = 0;
+		for (p += 4;; p = end) {
+			long long v = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			sum += v;
+		}
+	}
+	fclose(f);
+	return sum;
+}
+
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	errno = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (errno)
+		die("pin to CPU", cpu ? "1" : "0");
+}
+
+static int tlb_stop;	/* set once, read with __atomic_load_n() */
+static int tlb_spin;
+static int tlb_ready[2];	/* pipe: the other thread has run on CPU 1 */
+static int tlb_quit[2];		/* pipe: the sleeping thread may return */
+
+static void *tlb_other(void *arg)
+{
+	char c = 1;
+
+	(void)arg;
+	pin_to(1);
+	if (write(tlb_ready[1], &c, 1) != 1)
+		die("write", "pipe");
+	if (tlb_spin)
+		while (!__atomic_load_n(&tlb_stop, __ATOMIC_RELAXED))
+			;
+	else if (read(tlb_quit[0], &c, 1) != 1)
+		die("read", "pipe");
+	return NULL;
+}
+
+static int bench_tlb(const char *other, int advice, size_t size, int iters)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	long long before, after;
+	pthread_t thread;
+	size_t off;
+	char c, *p;
+	int i;
+
+	tlb_spin = !strcmp(other, "spin");
+	if (!tlb_spin && strcmp(other, "sleep"))
+		usage();
+	if (tlb_interrupts() < 0) {
+		printf("-\n");	/* no IPI shootdowns here (arm64 broadcasts) */
+		return 0;
+	}
+	pin_to(0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || pipe(tlb_ready) || pipe(tlb_quit))
+		die("mmap", NULL);
+	madvise(p, size, MADV_NOHUGEPAGE);
+	errno = pthread_create(&thread, NULL, tlb_other, NULL);
+	if (errno || read(tlb_ready[0], &c, 1) != 1)
+		die("thread", NULL);
+	usleep(10000);	/* let CPU 1 go idle when the thread sleeps */
+	before = tlb_interrupts();
+	for (i = 0; i < iters; i++) {
+		for (off = 0; off < size; off += page)
+			p[off] = 1;
+		if (madvise(p, size, advice))
+			die("madvise", NULL);
+	}
+	after = tlb_interrupts();
+	__atomic_store_n(&tlb_stop, 1, __ATOMIC_RELAXED);
+	if (write(tlb_quit[1], &c, 1) != 1)
+		die("write", "pipe");
+	pthread_join(thread, NULL);
+	printf("%lld\n", (after - before) * 1000 / iters);
+	return 0;
+}
+
 static int make_cgroups(const char *dir, int count)
 {
 	char path[PATH_MAX], id[32];
@@ -184,18 +304,10 @@ static int make_nest(const char *dir, int depth)
 	return 0;
 }
 
-static void usage(void)
-{
-	fprintf(stderr,
-		"usage: lfbench [-c CGROUP] free|dontneed|willneed SIZE ITERATIONS\n"
-		"       lfbench -m DIR COUNT\n"
-		"       lfbench -n DIR DEPTH\n");
-	exit(2);
-}
-
 int main(int argc, char **argv)
 {
 	char procs[PATH_MAX];
+	const char *tlb = NULL;
 	size_t size;
 	int advice, iters;
 
@@ -203,9 +315,14 @@ int main(int argc, char **argv)
 		return make_cgroups(argv[2], atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "-n"))
 		return make_nest(argv[2], atoi(argv[3]));
-	if (argc == 6 && !strcmp(argv[1], "-c")) {
+	if (argc >= 6 && !strcmp(argv[1], "-c")) {
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", argv[2]);
 		write_str(procs, "0");
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc == 6 && !strcmp(argv[1], "-t")) {
+		tlb = argv[2];
 		argv += 2;
 		argc -= 2;
 	}
@@ -216,5 +333,7 @@ int main(int argc, char **argv)
 	iters = atoi(argv[3]);
 	if (advice < 0 || !size || iters <= 0)
 		usage();
+	if (tlb)
+		return bench_tlb(tlb, advice, size, iters);
 	return bench(advice, size, iters);
 }

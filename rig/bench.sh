@@ -57,8 +57,25 @@ fig() {
 	awk -v c="$2" '$1 == "LAZYFREE-BENCH" && $2 == c { print $3 }' "$1"
 }
 
+# bench_boot REL INITRD MODE: boot guest mode MODE (rig/guest/MODE.sh)
+# with its logs in $BUILD/logs/MODE-REL, and fail unless it ended well
+bench_boot() {
+	local rel=$1 initrd=$2 mode=$3 logs=$BUILD/logs/$3-$1
+	qemu_boot "$(kernel_image "$rel")" "$initrd" "$logs" \
+		"$LAZYFREE_BOOT_TIMEOUT" lazyfree_mode="$mode" lazyfree_lane=v2 \
+		"lazyfree_bench_iters=$BENCH_ITERS"
+	if ! grep -q '^LAZYFREE-RIG-END status=ok' "$logs/guest.log"; then
+		grep -E 'LAZYFREE-(CHECK|RIG-END)' "$logs/guest.log" >&2 || true
+		tail -n 30 "$logs/console.log" >&2
+		die "bench: $rel: $mode guest failed (logs: $logs)"
+	fi
+	if grep -qE 'BUG:|WARNING:|Oops|Call Trace' "$logs/console.log"; then
+		die "bench: $rel: kernel reported a problem (see $logs/console.log)"
+	fi
+}
+
 bench_kernel() {
-	local rel=$1 out stage log
+	local rel=$1 out stage
 	out=$BUILD/bench/$rel
 	stage=$BUILD/stage/bench-$rel
 	build_module "$rel" "$out" || die "bench: module for $rel does not build"
@@ -69,18 +86,10 @@ bench_kernel() {
 	initramfs_add "$stage" "$out/lfbench" /lazyfree/bin/lfbench
 	initramfs_pack "$stage" "$out/initrd.gz"
 	log "bench: $rel: booting under -icount (a few minutes)"
-	qemu_boot "$(kernel_image "$rel")" "$out/initrd.gz" "$BUILD/logs/bench-$rel" \
-		"$LAZYFREE_BOOT_TIMEOUT" lazyfree_mode=bench lazyfree_lane=v2 \
-		"lazyfree_bench_iters=$BENCH_ITERS"
-	log=$BUILD/logs/bench-$rel/guest.log
-	if ! grep -q '^LAZYFREE-RIG-END status=ok' "$log"; then
-		grep -E 'LAZYFREE-(CHECK|RIG-END)' "$log" >&2 || true
-		tail -n 30 "$BUILD/logs/bench-$rel/console.log" >&2
-		die "bench: $rel: guest failed (logs: $BUILD/logs/bench-$rel)"
-	fi
-	if grep -qE 'BUG:|WARNING:|Oops|Call Trace' "$BUILD/logs/bench-$rel/console.log"; then
-		die "bench: $rel: kernel reported a problem (see $BUILD/logs/bench-$rel/console.log)"
-	fi
+	bench_boot "$rel" "$out/initrd.gz" bench
+	# shootdowns are interrupts, not time: two vCPUs, no -icount
+	log "bench: $rel: TLB shootdowns, two vCPUs"
+	QEMU_SMP=2 QEMU_EXTRA="" bench_boot "$rel" "$out/initrd.gz" tlb
 }
 
 # row LOG NAME CASE BASECASE LIMIT NOTE: one table row
@@ -114,6 +123,24 @@ table() {
 	done
 	row "$log" "MADV_FREE 4 KiB, 10,000 tracked cgroups (vs 1)" cgroups-10000.free.4k cgroups-1.free.4k 1.10
 	row "$log" "MADV_FREE 4 KiB, depth 16 below the mode (vs depth 1)" depth-16.free.4k depth-1.free.4k 1.10
+}
+
+# tlb_table LOG: CASE|SPIN|SLEEP rows of shootdowns per 1000 calls
+tlb_table() {
+	local log=$1 name c
+	while IFS='|' read -r name c; do
+		printf '%s|%s|%s|\n' "$name" "$(tlbfig "$log" "$c.spin")" \
+			"$(tlbfig "$log" "$c.sleep")"
+	done <<-'ROWS'
+	MADV_DONTNEED 64 KiB, module absent|absent.dontneed
+	MADV_FREE 64 KiB, module absent|absent.free
+	MADV_FREE 64 KiB, ftrace, dontneed|ftrace-dontneed.free
+	MADV_FREE 64 KiB, kprobe, dontneed|kprobe-dontneed.free
+	ROWS
+}
+
+tlbfig() {
+	awk -v c="$2" '$1 == "LAZYFREE-TLB" && $2 == c { print $3 }' "$1"
 }
 
 RELS=$(kernels_selected)
@@ -159,6 +186,9 @@ for rel in $RELS; do
 	echo "Linux $rel (Debian), instructions per call:"
 	table "$log" | column -t -s '|' -N CASE,INSNS,BASE,RATIO,TARGET
 	grep '^LAZYFREE-BENCH-INFO' "$log" | sed 's/^LAZYFREE-BENCH-INFO /  /'
+	tlblog=$BUILD/logs/tlb-$rel/guest.log
+	echo "TLB shootdown interrupts per 1000 calls (two vCPUs):"
+	tlb_table "$tlblog" | column -t -s '|' -N CASE,OTHER-RUNNING,OTHER-IDLE
 	{
 		title="Linux $rel"
 		printf '\n%s\n%s\n\n' "$title" "$(echo "$title" | tr '[:print:]' '-')"
@@ -179,6 +209,21 @@ for rel in $RELS; do
 		done
 		echo
 		grep '^LAZYFREE-BENCH-INFO' "$log" | sed 's/^LAZYFREE-BENCH-INFO /- /'
+		echo
+		echo "TLB shootdown interrupts per 1000 calls (two vCPUs; the other"
+		echo "thread of the process running, or idle on its CPU):"
+		echo
+		echo '.. list-table::'
+		echo '   :header-rows: 1'
+		echo
+		echo '   * - Case'
+		echo '     - Other thread running'
+		echo '     - Other thread idle'
+		tlb_table "$tlblog" | while IFS='|' read -r name spin sleep; do
+			echo "   * - $name"
+			echo "     - $spin"
+			echo "     - $sleep"
+		done
 	} >>"$RST"
 done
 

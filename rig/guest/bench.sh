@@ -6,25 +6,9 @@
 # then LAZYFREE-RIG-END.  Cases are named <setup>.<advice>.<size>.
 #
 # Kernel command line: lazyfree_bench_iters=N (calls per figure).
+# rig/guest/tlb.sh is its SMP companion (TLB shootdowns).
 
-KO=/lazyfree/lazyfree.ko
-LF=/sys/kernel/lazyfree
-ITERS=201
-for w in $(cat /proc/cmdline); do
-	case $w in
-	lazyfree_bench_iters=*) ITERS=${w#*=} ;;
-	esac
-done
-
-BENCH=$CGROUP_ROOT/bench
-RUN=$BENCH/run
-mkdir -p "$RUN"
-bench_failures=0
-
-bench_fail() {
-	echo "LAZYFREE-CHECK fail bench: $*"
-	bench_failures=$((bench_failures + 1))
-}
+. /lazyfree/rig/bench-lib.sh
 
 # measure CASE [-c CGROUP] ADVICE SIZE: one figure, in RUN unless -c
 measure() {
@@ -36,24 +20,6 @@ measure() {
 	else
 		bench_fail "$name: lfbench $*"
 	fi
-}
-
-id_of() { stat -c %i "$1"; }
-
-load() {
-	insmod "$KO" "$@" || bench_fail "insmod $*"
-}
-
-unload() {
-	rmmod lazyfree || bench_fail "rmmod"
-}
-
-track() {
-	echo "$(id_of "$1")" >$LF/cgroups/add || bench_fail "track $1"
-}
-
-set_mode() {
-	echo "$2" >"$LF/cgroups/$(id_of "$1")/mode" || bench_fail "mode $2 on $1"
 }
 
 echo "LAZYFREE-BENCH-INFO spectre_v2: $(cat /sys/devices/system/cpu/vulnerabilities/spectre_v2 2>/dev/null)"
@@ -119,11 +85,4 @@ measure depth-1.free.4k -c "$BENCH/tree/l1" free 4k
 measure depth-16.free.4k -c "$deep" free 4k
 unload
 
-echo "LAZYFREE-DMESG-BEGIN"
-dmesg
-echo "LAZYFREE-DMESG-END"
-if [ "$bench_failures" = 0 ]; then
-	echo "LAZYFREE-RIG-END status=ok"
-else
-	echo "LAZYFREE-RIG-END status=fail bench_failures=$bench_failures"
-fi
+bench_end
