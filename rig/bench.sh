@@ -7,6 +7,8 @@
 # guest instruction, and the figures repeat exactly from run to run.  They
 # count the instructions on the path (cache and TLB effects are not in
 # them).  Prints a table and writes it to Documentation/benchmarks.rst.
+# A second boot of each kernel, with two vCPUs and no -icount, counts the
+# TLB shootdown interrupts the calls cause (guest mode tlb).
 #
 # On arm64 (ARCH=arm64) the clock is the virtual counter, which QEMU's
 # virt board runs at 62.5 MHz: under -icount a tick is 16 instructions,
@@ -169,6 +171,15 @@ exactly from run to run (cache and TLB effects are not in it).  Each
 figure is the median of $BENCH_ITERS calls on freshly touched private
 anonymous memory (base pages), less the cost of reading the clock.
 "Base" is the figure the ratio is taken against.
+
+Under each table, the TLB shootdown interrupts (x86's ``TLB`` row of
+/proc/interrupts) per 1000 calls on 64 KiB, from a second boot with two
+vCPUs and no -icount: interrupts, not time.  The process's other thread
+either runs on the other CPU or has run there and sleeps, leaving the
+address space loaded lazily.  From 6.16 the rewrite's zap nests inside
+the kernel's TLB gather and flushes the whole address space (admin guide,
+"Differences from MADV_DONTNEED"); this shows what that costs in
+interrupts.  arm64 invalidates by broadcast, with no interrupts ("-").
 
 Reproduce with::
 
