@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
@@ -121,22 +120,6 @@ TEST_F(basic, free_keeps_data_lazyfree_rises)
 		       r->lazy_before_kb, r->lazy_after_kb);
 }
 
-/* A field of /proc/self/status in kB ("VmPTE"), or -1. */
-static long status_kb(const char *field)
-{
-	char buf[4096], *line;
-	size_t n = strlen(field);
-
-	if (lf_read_file("/proc/self/status", buf, sizeof(buf)) < 0)
-		return -1;
-	for (line = buf; line; line = strchr(line, '\n')) {
-		line += *line == '\n';
-		if (!strncmp(line, field, n) && line[n] == ':')
-			return strtol(line + n + 1, NULL, 10);
-	}
-	return -1;
-}
-
 /*
  * Fill the PTE table that maps one PMD-aligned PMD of memory, advise the
  * whole PMD with the advice in @arg, and report VmPTE before and after
@@ -151,10 +134,10 @@ static void case_pte_table(struct lf_result *r, const void *arg)
 		return lf_failf(r, "mmap of %zu bytes: %s", 2 * pmd, strerror(errno));
 	p = (char *)(((uintptr_t)map + pmd - 1) & ~(uintptr_t)(pmd - 1));
 	memset(p, 0x5a, pmd);
-	r->aux[0] = status_kb("VmPTE");
+	r->aux[0] = lf_status_kb("VmPTE");
 	r->ret = madvise(p, pmd, *(const int *)arg);
 	r->err = errno;
-	r->aux[1] = status_kb("VmPTE");
+	r->aux[1] = lf_status_kb("VmPTE");
 }
 
 /*
@@ -190,7 +173,7 @@ TEST_F(basic, empty_page_table_freed_like_dontneed)
 	if (!native)
 		SKIP(return, "MADV_DONTNEED frees no page table on this kernel (before 6.14 or no CONFIG_PT_RECLAIM): nothing to match");
 	ASSERT_EQ(0, uname(&u));
-	sscanf(u.release, "%d.%d", &major, &minor);
+	ASSERT_EQ(2, sscanf(u.release, "%d.%d", &major, &minor)) TH_LOG("release %s", u.release);
 	if (hooked != native && major * 100 + minor >= 701)
 		SKIP(return, "Linux %s: zap_vma_range() takes no zap_details, so the empty table stays (documented)",
 		     u.release);

@@ -228,8 +228,7 @@ static bool lf_cg_complete(uint64_t id)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), LF_SYSFS "/cgroups/%llu/pinned_bytes",
-		 (unsigned long long)id);
+	cg_attr_path(path, sizeof(path), id, "pinned_bytes");
 	return access(path, F_OK) == 0;
 }
 
@@ -587,6 +586,15 @@ long lf_rollup_kb(const char *field)
 			 sizeof(rollup_buf)))
 		return -1;
 	return find_kb(rollup_buf, field);
+}
+
+long lf_status_kb(const char *field)
+{
+	char buf[4096];
+
+	if (lf_read_file("/proc/self/status", buf, sizeof(buf)))
+		return -1;
+	return find_kb(buf, field);
 }
 
 long lf_smaps_kb(const void *addr, const char *field)

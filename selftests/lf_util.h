@@ -131,6 +131,8 @@ void lf_mem_after(struct lf_result *r);
 
 /* smaps_rollup field in kB ("Anonymous", "LazyFree", "AnonHugePages"). */
 long lf_rollup_kb(const char *field);
+/* /proc/self/status field in kB ("VmPTE"), or -1. */
+long lf_status_kb(const char *field);
 /* smaps field of the VMA containing addr, in kB, or -1. */
 long lf_smaps_kb(const void *addr, const char *field);
 
