@@ -245,8 +245,10 @@ static int bench_tlb(const char *other, int advice, size_t size, int iters)
 	pin_to(0);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED || pipe(tlb_ready) || pipe(tlb_quit))
+	if (p == MAP_FAILED)
 		die("mmap", NULL);
+	if (pipe(tlb_ready) || pipe(tlb_quit))
+		die("pipe", NULL);
 	madvise(p, size, MADV_NOHUGEPAGE);
 	errno = pthread_create(&thread, NULL, tlb_other, NULL);
 	if (errno || read(tlb_ready[0], &c, 1) != 1)

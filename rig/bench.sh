@@ -54,9 +54,10 @@ verdict() {
 	awk -v r="$1" -v l="$2" 'BEGIN { print (r != "-" && r <= l) ? "met" : "MISSED" }'
 }
 
-# fig FILE CASE: the figure for CASE from a bench log
+# fig FILE CASE [TAG]: the figure for CASE from a guest log's TAG lines
+# (LAZYFREE-BENCH by default)
 fig() {
-	awk -v c="$2" '$1 == "LAZYFREE-BENCH" && $2 == c { print $3 }' "$1"
+	awk -v c="$2" -v t="${3:-LAZYFREE-BENCH}" '$1 == t && $2 == c { print $3 }' "$1"
 }
 
 # bench_boot REL INITRD MODE: boot guest mode MODE (rig/guest/MODE.sh)
@@ -131,18 +132,14 @@ table() {
 tlb_table() {
 	local log=$1 name c
 	while IFS='|' read -r name c; do
-		printf '%s|%s|%s|\n' "$name" "$(tlbfig "$log" "$c.spin")" \
-			"$(tlbfig "$log" "$c.sleep")"
+		printf '%s|%s|%s|\n' "$name" "$(fig "$log" "$c.spin" LAZYFREE-TLB)" \
+			"$(fig "$log" "$c.sleep" LAZYFREE-TLB)"
 	done <<-'ROWS'
 	MADV_DONTNEED 64 KiB, module absent|absent.dontneed
 	MADV_FREE 64 KiB, module absent|absent.free
 	MADV_FREE 64 KiB, ftrace, dontneed|ftrace-dontneed.free
 	MADV_FREE 64 KiB, kprobe, dontneed|kprobe-dontneed.free
 	ROWS
-}
-
-tlbfig() {
-	awk -v c="$2" '$1 == "LAZYFREE-TLB" && $2 == c { print $3 }' "$1"
 }
 
 RELS=$(kernels_selected)
