@@ -77,8 +77,8 @@ check-peer:
 .PHONY: all module userspace clean check check-all check-debug check-peer rig-test demo bench
 
 # ---- Installing (Documentation/admin-guide/lazyfree-install.rst) ----
-# One version for the project: userspace/VERSION.
-VERSION := $(shell cat $(CURDIR)/userspace/VERSION)
+# One version for the project: VERSION (also the module's MODULE_VERSION).
+VERSION := $(shell cat $(CURDIR)/VERSION)
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
@@ -162,7 +162,7 @@ dkms-install:
 	install -d $(DESTDIR)$(DKMS_SRC)/module
 	for f in $(DKMS_FILES); do \
 	  install -m $$(if [ -x $$f ]; then echo 0755; else echo 0644; fi) $$f $(DESTDIR)$(DKMS_SRC)/$$f; done
-	install -m 0644 userspace/VERSION $(DESTDIR)$(DKMS_SRC)/VERSION
+	install -m 0644 VERSION $(DESTDIR)$(DKMS_SRC)/VERSION
 	sed -i 's/@VERSION@/$(VERSION)/' $(DESTDIR)$(DKMS_SRC)/dkms.conf
 ifeq ($(DESTDIR),)
 	@# the same version again: rebuilt from these sources for every kernel that had it

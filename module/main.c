@@ -43,10 +43,14 @@ static int lf_param_set_mode(const char *val, const struct kernel_param *kp)
 	return 0;
 }
 
-/* The live value: /sys/kernel/lazyfree/default_mode may have changed it. */
+/*
+ * The value given at load, which `lazyfreectl apply --prune` restores when
+ * the policy file names no default; the live one is
+ * /sys/kernel/lazyfree/default_mode.
+ */
 static int lf_param_get_mode(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%s\n", lf_mode_names[lf_default_mode()]);
+	return sysfs_emit(buf, "%s\n", lf_mode_names[*(int *)kp->arg]);
 }
 
 static const struct kernel_param_ops lf_mode_param_ops = {
@@ -145,3 +149,4 @@ module_exit(lazyfree_exit);
 MODULE_DESCRIPTION("Per-cgroup control and accounting of MADV_FREE");
 MODULE_AUTHOR("The lazyfree developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(LAZYFREE_VERSION);

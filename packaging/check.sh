@@ -259,7 +259,7 @@ check_unit_contents() {
 DKMS_OPTS=()
 check_dkms_install() {
 	local root=$W/dkms-root lg=$W/dkms-install.log want have rc=0 v
-	v=$(cat "$SRC/userspace/VERSION")
+	v=$(cat "$SRC/VERSION")
 	VERSION=$v
 	rm -rf "$root" "$W/dkms"
 	mkdir -p "$W/dkms/tree" "$W/dkms/install"

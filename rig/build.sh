@@ -83,7 +83,7 @@ build_module() {
 	fi
 	(cd "$REPO" && tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 		--exclude='*.mod.c' --exclude='.*.cmd' --exclude='*.order' \
-		--exclude='Module.symvers' Kbuild module $(ls -d include 2>/dev/null)) |
+		--exclude='Module.symvers' Kbuild VERSION module $(ls -d include 2>/dev/null)) |
 		(cd "$src" && tar -xf -)
 	kbuild_copy module "$rel" "$src" module/lazyfree.ko "$out"
 }

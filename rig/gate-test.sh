@@ -153,7 +153,7 @@ for rel in "$@"; do
 	src=$W/src-$rel
 	mkdir -p "$src"
 	(cd "$REPO" && tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
-		--exclude='.*.cmd' --exclude=gate.h Kbuild module) | (cd "$src" && tar -xf -)
+		--exclude='.*.cmd' --exclude=gate.h Kbuild VERSION module) | (cd "$src" && tar -xf -)
 	if ! make -C "$(kernel_kdir "$rel")" M="$src" LF_BTF="$W/valid-vma-end-by-value.btf" \
 		modules >"$W/build-$rel.log" 2>&1; then
 		tail -n 20 "$W/build-$rel.log" | diag

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,25 @@ int lf_module_check(void)
 		return ret;
 	}
 	return 0;
+}
+
+/*
+ * The loaded module's MODULE_VERSION.  -ENOENT: not loaded; a module
+ * without the file (built before it had one) reads "unknown".
+ */
+int lf_module_version(char *buf, size_t size)
+{
+	struct stat st;
+	int ret = lf_stat("/sys/module/lazyfree", &st);
+
+	if (ret < 0)
+		return ret;
+	ret = lf_read_attr("/sys/module/lazyfree/version", buf, size);
+	if (ret == -ENOENT) {
+		snprintf(buf, size, "unknown");
+		ret = 0;
+	}
+	return ret;
 }
 
 int lf_hierarchy(enum lf_hierarchy *h)
@@ -332,6 +352,138 @@ int lf_resolve(const char *arg, struct lf_cgroup *cg, bool report)
 }
 
 /* Make sure the module tracks @id; EEXIST (auto-created) is success. */
+bool lf_is_pattern(const char *arg)
+{
+	return strpbrk(arg, "*?[") != NULL;
+}
+
+/*
+ * The cgroups a pattern (a CGROUP with *, ? or [, glob(7): no wildcard
+ * matches a '/') names now, in glob's order.  No match is not an error:
+ * *n is 0.
+ */
+int lf_glob(const char *pattern, struct lf_cgroup **out, size_t *n)
+{
+	char mnt[LF_PATH_MAX], rel[LF_PATH_MAX], abs[LF_PATH_MAX];
+	char real[LF_PATH_MAX];
+	struct lf_cgroup *cg;
+	const char *p = pattern;
+	size_t mlen, i;
+	glob_t g;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = mount_of_module(mnt, sizeof(mnt));
+	if (ret < 0)
+		return ret;
+	mlen = strlen(mnt);
+	while (mlen > 1 && mnt[mlen - 1] == '/')
+		mnt[--mlen] = '\0';
+	if (!strncmp(p, mnt, mlen) && (p[mlen] == '/' || !p[mlen]))
+		p += mlen;
+	ret = normalize(p, rel, sizeof(rel));
+	if (!ret)
+		ret = join(mnt, rel, abs, sizeof(abs));
+	if (!ret)
+		ret = lf_real_path(abs, real, sizeof(real));
+	if (ret < 0)
+		return ret;
+	switch (glob(real, GLOB_ONLYDIR, NULL, &g)) {
+	case 0:
+		break;
+	case GLOB_NOMATCH:
+		return 0;
+	case GLOB_NOSPACE:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+	cg = calloc(g.gl_pathc, sizeof(*cg));
+	if (!cg) {
+		globfree(&g);
+		return -ENOMEM;
+	}
+	for (i = 0; i < g.gl_pathc; i++)	/* files are skipped: not dirs */
+		if (!lf_resolve(lf_logical_path(g.gl_pathv[i]), &cg[*n], false))
+			(*n)++;
+	globfree(&g);
+	*out = cg;
+	return 0;
+}
+
+/* LazyFree of smaps_rollup, summed over the processes in DIR/cgroup.procs */
+static int procs_lazyfree(const char *dir, uint64_t *sum)
+{
+	char path[LF_PATH_MAX + 32], line[256];
+	unsigned long long kb;
+	FILE *procs, *f;
+	long pid;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	procs = lf_fopen(path);
+	if (!procs) {
+		ret = -errno;
+		if (ret != -ENOENT)	/* removed meanwhile: nothing left */
+			lf_err(path, "read failed", NULL, ret);
+		return ret == -ENOENT ? 0 : ret;
+	}
+	while (fscanf(procs, "%ld", &pid) == 1) {
+		snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
+		f = lf_fopen(path);
+		if (!f && (errno == ENOENT || errno == ESRCH))
+			continue;	/* exited meanwhile */
+		if (!f) {
+			ret = -errno;
+			lf_err(path, "read failed", NULL, ret);
+			break;
+		}
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "LazyFree: %llu kB", &kb) == 1)
+				*sum += kb * 1024;
+		fclose(f);
+	}
+	fclose(procs);
+	return ret;
+}
+
+static uint64_t *walk_sum;
+static int walk_ret;
+
+static int lazyfree_cb(const char *path, const struct stat *st, int type,
+		       struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_D)
+		walk_ret = procs_lazyfree(lf_logical_path(path), walk_sum);
+	return walk_ret;
+}
+
+/*
+ * Memory lazily freed right now (LazyFree of smaps_rollup, bytes) by the
+ * processes of the cgroup at logical path DIR, and with SUBTREE of its
+ * descendants too.  Slow: the kernel walks every process's page tables.
+ */
+int lf_lazyfree(const char *dir, bool subtree, uint64_t *sum)
+{
+	char real[LF_PATH_MAX];
+	int ret;
+
+	*sum = 0;
+	if (!subtree)
+		return procs_lazyfree(dir, sum);
+	ret = lf_real_path(dir, real, sizeof(real));
+	if (ret < 0)
+		return ret;
+	walk_sum = sum;
+	walk_ret = 0;
+	if (nftw(real, lazyfree_cb, 16, FTW_PHYS) < 0 && !walk_ret)
+		walk_ret = -errno;
+	return walk_ret;
+}
+
 int lf_track(uint64_t id, bool *added)
 {
 	char val[32];

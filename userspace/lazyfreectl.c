@@ -23,8 +23,11 @@
 
 #include "lazyfreectl.h"
 
-#ifndef LAZYFREECTL_VERSION
-#define LAZYFREECTL_VERSION "unknown"
+#ifndef LAZYFREE_VERSION
+#define LAZYFREE_VERSION "unknown"
+#endif
+#ifndef LAZYFREE_GIT_DESC
+#define LAZYFREE_GIT_DESC ""
 #endif
 
 struct opts {
@@ -34,6 +37,8 @@ struct opts {
 	bool noheadings;
 	bool bytes;
 	bool prune;
+	bool check;
+	bool all;
 };
 
 /* list columns */
@@ -157,47 +162,19 @@ static int set_cell(struct libscols_line *ln, size_t col, const char *data)
 	return 0;
 }
 
-/* LazyFree of the cgroup's own processes: sum over cgroup.procs */
+/* LazyFree of the cgroup's own processes; -ENOENT: it was removed */
 static int lazyfree_of(const char *mnt, const struct lf_entry *e,
 		       uint64_t *sum)
 {
-	char dir[LF_PATH_MAX], path[LF_PATH_MAX + 32], line[256];
-	unsigned long long kb;
+	char dir[LF_PATH_MAX];
 	struct stat st;
-	FILE *procs, *f;
-	long pid;
-	int ret = 0;
 
 	*sum = 0;
 	snprintf(dir, sizeof(dir), "%s%s", mnt,
 		 strcmp(e->path, "/") ? e->path : "");
-	ret = lf_stat(dir, &st);
-	if (ret < 0 || st.st_ino != e->id)
+	if (lf_stat(dir, &st) < 0 || st.st_ino != e->id)
 		return -ENOENT;		/* removed: no processes left */
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	procs = lf_fopen(path);
-	if (!procs) {
-		ret = -errno;
-		lf_err(path, "read failed", NULL, ret);
-		return ret;
-	}
-	while (fscanf(procs, "%ld", &pid) == 1) {
-		snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
-		f = lf_fopen(path);
-		if (!f && (errno == ENOENT || errno == ESRCH))
-			continue;	/* exited meanwhile */
-		if (!f) {
-			ret = -errno;
-			lf_err(path, "read failed", NULL, ret);
-			break;
-		}
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "LazyFree: %llu kB", &kb) == 1)
-				*sum += kb * 1024;
-		fclose(f);
-	}
-	fclose(procs);
-	return ret;
+	return lf_lazyfree(dir, false, sum);
 }
 
 static int cmd_list(int argc, char **argv, struct opts *o)
@@ -550,7 +527,7 @@ static int cmd_apply(int argc, char **argv, struct opts *o)
 		lf_errmsg("apply", "expected FILE", NULL, strerror(EINVAL));
 		return 1;
 	}
-	return lf_cmd_apply_file(argv[0], o->prune) ? 1 : 0;
+	return lf_cmd_apply_file(argv[0], o->prune, o->check) ? 1 : 0;
 }
 
 static int cmd_metrics(int argc, char **argv, struct opts *o)
@@ -565,24 +542,83 @@ static int cmd_metrics(int argc, char **argv, struct opts *o)
 }
 
 /*
- * Ask the kernel to reclaim the cgroup's memory.current, again while that
- * keeps falling: memory.reclaim (5.19+) answers EAGAIN once it could not
- * reclaim the whole amount, after having dropped what it could. Without
- * swap what goes is what lazily freed pages and page cache held.
+ * memory.reclaim (5.19+) reclaims from the cgroup's LRU lists; it answers
+ * EAGAIN once it could not reclaim the whole amount, after having dropped
+ * what it could.  Lazily freed pages sit on the file LRU, clean and
+ * unmapped-on-reclaim, so asking for their amount with swappiness=0 (6.10+;
+ * older kernels refuse the key and get the amount alone) takes them and
+ * leaves anonymous memory alone; page cache older than them may go with
+ * them (the admin guide has the figures).
  */
 #define NO_CURRENT "not available (root cgroup, or memory controller off " \
 	"for this cgroup)"
 #define NO_RECLAIM "not available (kernel before 5.19)"
+#define RECLAIM_ROUNDS 16
+
+struct reclaim {
+	char rec_path[LF_PATH_MAX + 32];
+	bool no_swappiness;	/* the kernel refused "swappiness=0" */
+};
+
+/* One write of BYTES to memory.reclaim; EAGAIN (not all of it) is fine. */
+static int reclaim_write(struct reclaim *r, uint64_t bytes, bool anon)
+{
+	char val[64];
+	int ret;
+
+	snprintf(val, sizeof(val), "%llu%s", (unsigned long long)bytes,
+		 anon || r->no_swappiness ? "" : " swappiness=0");
+	ret = lf_write_attr(r->rec_path, val);
+	if (ret == -EINVAL && !anon && !r->no_swappiness) {
+		r->no_swappiness = true;
+		return reclaim_write(r, bytes, anon);
+	}
+	if (ret < 0 && ret != -EAGAIN) {
+		lf_err(r->rec_path, "write failed", val, ret);
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * Ask for FIGURE (the cgroup's lazily freed memory, or with --all its
+ * memory.current) until it is zero or stops falling.
+ */
+static int reclaim_loop(struct reclaim *r, const struct lf_cgroup *cg,
+			const char *cur_path, bool all, uint64_t *figure)
+{
+	uint64_t now;
+	int i, ret;
+
+	for (i = 0; i < RECLAIM_ROUNDS && *figure; i++) {
+		ret = reclaim_write(r, *figure, all);
+		if (ret < 0)
+			return ret;
+		ret = all ? lf_read_u64(cur_path, &now) :
+			    lf_lazyfree(cg->abs, true, &now);
+		if (ret < 0) {
+			lf_err(all ? cur_path : cg->abs, "read failed", NULL,
+			       ret);
+			return ret;
+		}
+		if (now >= *figure) {
+			*figure = now < *figure ? now : *figure;
+			break;
+		}
+		*figure = now;
+	}
+	return 0;
+}
 
 static int cmd_reclaim(int argc, char **argv, struct opts *o)
 {
-	char cur_path[LF_PATH_MAX + 32], rec_path[LF_PATH_MAX + 32];
-	char val[32], before_s[32], after_s[32], fell_s[32];
-	uint64_t before, cur, now;
+	char cur_path[LF_PATH_MAX + 32], s[4][32];
+	uint64_t before, after, lazy_before, lazy;
+	struct reclaim r = { .no_swappiness = false };
 	struct lf_cgroup cg;
 	enum lf_hierarchy h;
 	struct stat st;
-	int i, ret;
+	int ret;
 
 	if (argc != 1) {
 		lf_errmsg("reclaim", "expected CGROUP", NULL,
@@ -597,7 +633,7 @@ static int cmd_reclaim(int argc, char **argv, struct opts *o)
 	}
 	if (lf_hierarchy(&h))
 		return 1;
-	snprintf(rec_path, sizeof(rec_path), "%s/memory.reclaim", cg.abs);
+	snprintf(r.rec_path, sizeof(r.rec_path), "%s/memory.reclaim", cg.abs);
 	snprintf(cur_path, sizeof(cur_path), "%s/memory.current", cg.abs);
 	if (h == LF_V1) {
 		lf_errmsg(cg.abs, "reclaim needs cgroup v2 memory.reclaim",
@@ -610,33 +646,31 @@ static int cmd_reclaim(int argc, char **argv, struct opts *o)
 		       NULL, ret);
 		return 1;
 	}
-	ret = lf_stat(rec_path, &st);
+	ret = lf_stat(r.rec_path, &st);
 	if (ret < 0) {
-		lf_err(rec_path, ret == -ENOENT ? NO_RECLAIM : "not available",
+		lf_err(r.rec_path, ret == -ENOENT ? NO_RECLAIM : "not available",
 		       NULL, ret);
 		return 1;
 	}
-	cur = before;
-	for (i = 0; i < 16 && cur; i++) {
-		snprintf(val, sizeof(val), "%llu", (unsigned long long)cur);
-		ret = lf_write_attr(rec_path, val);
-		if (ret < 0 && ret != -EAGAIN) {
-			lf_err(rec_path, "write failed", val, ret);
-			return 1;
-		}
-		if (lf_read_u64(cur_path, &now) < 0)
-			break;
-		if (now >= cur || ret == -EAGAIN) {
-			cur = now < cur ? now : cur;
-			break;
-		}
-		cur = now;
+	ret = lf_lazyfree(cg.abs, true, &lazy_before);
+	if (ret < 0) {
+		lf_err(cg.abs, "cannot read the lazily freed amount", NULL,
+		       ret);
+		return 1;
 	}
-	fmt_size(o, before, before_s, sizeof(before_s));
-	fmt_size(o, cur, after_s, sizeof(after_s));
-	fmt_size(o, before > cur ? before - cur : 0, fell_s, sizeof(fell_s));
-	printf("%s: memory.current fell by %s (%s -> %s)\n", cg.rel, fell_s,
-	       before_s, after_s);
+	lazy = lazy_before;
+	after = before;
+	if (reclaim_loop(&r, &cg, cur_path, o->all, o->all ? &after : &lazy))
+		return 1;
+	if ((o->all && lf_lazyfree(cg.abs, true, &lazy) < 0) ||
+	    (!o->all && lf_read_u64(cur_path, &after) < 0))
+		return 1;
+	fmt_size(o, lazy_before, s[0], sizeof(s[0]));
+	fmt_size(o, lazy, s[1], sizeof(s[1]));
+	fmt_size(o, before, s[2], sizeof(s[2]));
+	fmt_size(o, after, s[3], sizeof(s[3]));
+	printf("%s: lazily freed %s -> %s, memory.current %s -> %s\n",
+	       cg.rel, s[0], s[1], s[2], s[3]);
 	return 0;
 }
 
@@ -689,13 +723,36 @@ static void usage(void)
 	       " -r, --raw            raw output\n"
 	       " -n, --noheadings     don't print headings\n"
 	       " -b, --bytes          sizes in bytes rather than human-readable\n"
-	       "     --prune          apply: reset tracked cgroups not in FILE to inherit\n"
+	       "     --prune          apply: FILE is the whole policy (unlisted cgroups\n"
+	       "                      inherit; no default line: the load-time default)\n"
+	       "     --check          apply: check FILE's syntax only (no module needed)\n"
+	       "     --all            reclaim: all of memory.current, not just what was\n"
+	       "                      lazily freed\n"
 	       " -h, --help           display this help\n"
 	       " -V, --version        display version\n");
 	printf("\nAvailable list columns:\n");
 	for (i = 0; i < NCOLS; i++)
 		printf(" %10s  %s\n", infos[i].name, infos[i].help);
 	printf("\nFor more details see lazyfreectl(8).\n");
+}
+
+/* "lazyfreectl 0.2.0 (v0.2.0-3-gabc)" and the loaded module's version */
+static void print_version(void)
+{
+	char mod[64];
+	int ret;
+
+	printf("%s %s%s%s%s\n", lf_progname, LAZYFREE_VERSION,
+	       *LAZYFREE_GIT_DESC ? " (" : "", LAZYFREE_GIT_DESC,
+	       *LAZYFREE_GIT_DESC ? ")" : "");
+	ret = lf_module_version(mod, sizeof(mod));
+	if (ret == -ENOENT)
+		printf("lazyfree module: not loaded\n");
+	else if (ret < 0)
+		printf("lazyfree module: version unknown (%s)\n",
+		       strerror(-ret));
+	else
+		printf("lazyfree module %s\n", mod);
 }
 
 static void errtryhelp(void)
@@ -713,6 +770,8 @@ int main(int argc, char **argv)
 		{ "noheadings", no_argument, NULL, 'n' },
 		{ "bytes", no_argument, NULL, 'b' },
 		{ "prune", no_argument, NULL, 'P' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "all", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -746,11 +805,17 @@ int main(int argc, char **argv)
 		case 'P':
 			o.prune = true;
 			break;
+		case 'C':
+			o.check = true;
+			break;
+		case 'A':
+			o.all = true;
+			break;
 		case 'h':
 			usage();
 			return 0;
 		case 'V':
-			printf("%s %s\n", lf_progname, LAZYFREECTL_VERSION);
+			print_version();
 			return 0;
 		default:
 			errtryhelp();
@@ -772,12 +837,15 @@ int main(int argc, char **argv)
 		}
 		cmd = &commands[i];
 	}
+	/* apply --check reads only the file; metrics reports a missing module */
+	if (cmd->fn == cmd_apply && o.check)
+		return cmd->fn(argc - optind, argv + optind, &o);
 	if (cmd->needs_root && geteuid() != 0 && !lf_root_overridden()) {
 		lf_errmsg(cmd->name, "must be run as root", NULL,
 			  strerror(EPERM));
 		return 1;
 	}
-	if (lf_module_check())
+	if (cmd->fn != cmd_metrics && lf_module_check())
 		return 1;
 	return cmd->fn(argc - optind, argv + optind, &o);
 }

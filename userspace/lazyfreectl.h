@@ -72,13 +72,17 @@ int lf_resolve(const char *arg, struct lf_cgroup *cg, bool report);
 int lf_id_to_dir(uint64_t id, struct lf_cgroup *cg);
 bool lf_is_tracked(uint64_t id);
 int lf_track(uint64_t id, bool *added);
+int lf_lazyfree(const char *dir, bool subtree, uint64_t *sum);
+bool lf_is_pattern(const char *arg);
+int lf_glob(const char *pattern, struct lf_cgroup **out, size_t *n);
 void lf_cgroup_attr(uint64_t id, const char *name, char *out, size_t size);
 
 /* apply.c */
-int lf_cmd_apply_file(const char *file, bool prune);
+int lf_cmd_apply_file(const char *file, bool prune, bool check_only);
 
 /* metrics.c */
 int lf_cmd_metrics_print(void);
+int lf_module_version(char *buf, size_t size);
 
 /* tracked cgroups as read from /sys/kernel/lazyfree/cgroups */
 struct lf_entry {

@@ -29,6 +29,8 @@ import promcheck  # noqa: E402
 TOOL = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                        os.path.join(HERE, '..', 'lazyfreectl'))
 SYSFS = '/sys/kernel/lazyfree'
+with open(os.path.join(HERE, '..', '..', 'VERSION')) as _v:
+    VERSION = _v.read().strip()
 
 
 class Fake:
@@ -52,6 +54,8 @@ class Fake:
         self.write(SYSFS + '/cgroups/add', '')
         self.write(SYSFS + '/cgroups/remove', '')
         self.write('/sys/module/lazyfree/parameters/max_cgroups', '4096')
+        self.write('/sys/module/lazyfree/parameters/default_mode', 'free')
+        self.write('/sys/module/lazyfree/version', VERSION)
         mi = ['22 1 0:20 / /sys rw,nosuid - sysfs sysfs rw',
               '23 22 0:21 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw']
         if lane == 'v2':
@@ -275,8 +279,8 @@ def numeric_id_resolves_to_directory_by_walk():
     f.write(f.mnt + '/system.slice/bar.service/memory.current', '1000')
     f.write(f.mnt + '/system.slice/bar.service/memory.reclaim', '')
     rc, out, err = f.run('-b', 'reclaim', str(os.stat(d).st_ino))
-    eq((rc, out, err), (0, '/system.slice/bar.service: memory.current fell by 0 '
-                        '(1000 -> 1000)\n', ''))
+    eq((rc, out, err), (0, '/system.slice/bar.service: lazily freed 0 -> 0, '
+                        'memory.current 1000 -> 1000\n', ''))
     rc, out, err = f.run('reclaim', '999999999')
     eq((rc, err), (1, 'lazyfreectl: no such cgroup (999999999): '
                    'No such file or directory\n'))
@@ -353,8 +357,8 @@ def status_v1_lane_picks_memory_hierarchy():
 def module_missing():
     f = Fake()
     shutil.rmtree(f.real(SYSFS))
-    for args in ([], ['list'], ['set', '/', 'free'], ['metrics'],
-                 ['apply', '/dev/null']):
+    shutil.rmtree(f.real('/sys/module/lazyfree'))
+    for args in ([], ['list'], ['set', '/', 'free'], ['apply', '/dev/null']):
         eq(f.run(*args), (1, '', f'lazyfreectl: {SYSFS}: lazyfree module not '
                           'loaded: No such file or directory\n'), args)
     f.cleanup()
@@ -504,10 +508,12 @@ no/such/cgroup free
 kubepods.slice dontneed
 default free
 justoneword
-a b c
+a free c
 default inherit
 99999999 free
 ../../etc free
+kubepods.slice free optional extra
+default free optional
 """
 
 
@@ -526,12 +532,14 @@ def apply_bad_file_reports_every_line_and_changes_nothing():
         f'{path}:4: no such cgroup (no/such/cgroup): No such file or directory',
         f'{path}:5: cgroup already given on line 2 (kubepods.slice): Invalid argument',
         f'{path}:6: default already given on line 1 (free): Invalid argument',
-        f'{path}:7: expected CGROUP MODE or default MODE (justoneword): Invalid argument',
-        f'{path}:8: expected CGROUP MODE or default MODE (a): Invalid argument',
+        f'{path}:7: expected CGROUP MODE [optional] or default MODE (justoneword): Invalid argument',
+        f'{path}:8: unknown option (c): expected optional',
         f'{path}:9: unknown default mode (inherit): expected free or dontneed',
         f'{path}:10: no such cgroup (99999999): No such file or directory',
         f'{path}:11: no such cgroup (../../etc): Invalid argument',
-        f'{path}: nothing applied: 9 errors',
+        f'{path}:12: expected CGROUP MODE [optional] or default MODE (kubepods.slice): Invalid argument',
+        f'{path}:13: expected default MODE (optional): Invalid argument',
+        f'{path}: nothing applied: 11 errors',
     ]
     eq(err.splitlines(), ['lazyfreectl: ' + w for w in want])
     eq(f.snapshot(), snap, 'nothing changed')
@@ -568,6 +576,117 @@ def apply_prune_resets_unlisted_explicit_modes():
     f.cleanup()
 
 
+@test
+def apply_prune_without_default_restores_the_load_time_default():
+    f = standard()
+    f.write(SYSFS + '/default_mode', 'dontneed')
+    policy = 'kubepods.slice dontneed\nsystem.slice/foo.service free\n'
+    # without --prune a missing default line leaves the default alone
+    eq(ok(*f.run('apply', '-', stdin=policy)), '')
+    eq(f.read(SYSFS + '/default_mode'), 'dontneed\n')
+    # with it, the file is the whole policy: the default given at load
+    eq(ok(*f.run('apply', '--prune', '-', stdin=policy)),
+       'default: dontneed -> free\n')
+    eq(f.read(SYSFS + '/default_mode'), 'free\n')
+    f.write('/sys/module/lazyfree/parameters/default_mode', 'dontneed')
+    eq(ok(*f.run('apply', '--prune', '-', stdin=policy)),
+       'default: free -> dontneed\n')
+    eq(ok(*f.run('apply', '--prune', '-', stdin='default free\n' + policy)),
+       'default: dontneed -> free\n')
+    # an unreadable parameter: reported, nothing applied
+    os.remove(f.real('/sys/module/lazyfree/parameters/default_mode'))
+    snap = f.snapshot()
+    eq(f.run('apply', '--prune', '-', stdin=policy),
+       (1, '', 'lazyfreectl: /sys/module/lazyfree/parameters/default_mode: '
+        'read failed: No such file or directory\n'))
+    eq(f.snapshot(), snap)
+    f.cleanup()
+
+
+@test
+def apply_patterns_and_optional_lines():
+    f = standard()
+    # the fake's cgroups/add makes no directory: track what patterns match
+    for rel in ('/kubepods.slice/kubepods-burstable.slice',
+                '/kubepods.slice/kubepods-burstable.slice/pod-a',
+                '/kubepods.slice/kubepods-besteffort.slice',
+                '/kubepods/burstable'):
+        f.track(rel)
+    besteffort = f.mkcg('/kubepods.slice/kubepods-besteffort.slice')
+    burstable = f.mkcg('/kubepods.slice/kubepods-burstable.slice')
+    policy = ('kubepods*.slice/*burstable* dontneed  # systemd driver\n'
+              'kubepods/burstable*          dontneed  # cgroupfs driver\n'
+              'kubepods*.slice/*             free\n'
+              'kubepods.slice/kubepods-burstable.slice free\n'
+              'not-yet.slice dontneed optional\n'
+              'nothing*.slice dontneed\n')
+    rc, out, err = f.run('apply', '--prune', '-', stdin=policy)
+    eq(rc, 0, err)
+    # a path line wins over patterns; among patterns the first line wins
+    eq(f.mode(burstable), 'free\n')
+    eq(f.mode(besteffort), 'free\n')
+    cgroupfs = f.mkcg('/kubepods/burstable')
+    eq(f.mode(cgroupfs), 'dontneed\n')
+    eq(f.mode(f.ids['/kubepods.slice/pod1']), 'free\n')
+    eq(err.splitlines(), [
+        'lazyfreectl: <stdin>:5: no such cgroup (not-yet.slice): optional '
+        'line, skipped',
+        'lazyfreectl: <stdin>:6: pattern matches no cgroup (nothing*.slice): '
+        'skipped'])
+    # matched afresh on every apply: the slice appears, the next apply sets it
+    late = f.mkcg('/not-yet.slice')
+    f.track('/not-yet.slice')
+    nothing = f.mkcg('/nothing-here.slice')
+    f.track('/nothing-here.slice')
+    rc, out, err = f.run('apply', '--prune', '-', stdin=policy)
+    eq((rc, err), (0, ''))
+    eq(out, '/not-yet.slice: inherit -> dontneed\n'
+            '/nothing-here.slice: inherit -> dontneed\n')
+    eq((f.mode(late), f.mode(nothing)), ('dontneed\n', 'dontneed\n'))
+    # a required line still fails the whole file
+    snap = f.snapshot()
+    rc, out, err = f.run('apply', '-', stdin='gone.slice free\n*.slice free\n')
+    eq((rc, out), (1, ''))
+    eq(err, 'lazyfreectl: <stdin>:1: no such cgroup (gone.slice): No such '
+       'file or directory\nlazyfreectl: <stdin>: nothing applied: 1 error\n')
+    eq(f.snapshot(), snap)
+    # one cgroup as a path and as an id is still a duplicate
+    rc, out, err = f.run('apply', '-', stdin=f'not-yet.slice free\n{late} free\n')
+    eq(rc, 1)
+    assert '<stdin>:2: cgroup already given on line 1' in err, err
+    f.cleanup()
+
+
+@test
+def apply_check_needs_no_module_and_reports_every_line():
+    f = Fake()
+    shutil.rmtree(f.real(SYSFS))
+    shutil.rmtree(f.real('/sys/module'))
+    good = ('default dontneed\nkubepods*.slice/*burstable* dontneed\n'
+            'no/such/cgroup free optional\n# comment\n\n')
+    eq(f.run('apply', '--check', '-', stdin=good),
+       (0, '<stdin>: 2 cgroup lines and a default, syntax ok\n', ''))
+    path = os.path.join(f.tmp, 'bad.conf')
+    with open(path, 'w') as fh:
+        fh.write(BAD)
+    rc, out, err = f.run('apply', '--check', path)
+    eq((rc, out), (1, ''))
+    want = [
+        f'{path}:3: unknown mode (lazy): expected free, dontneed or inherit',
+        f'{path}:5: cgroup already given on line 2 (kubepods.slice): Invalid argument',
+        f'{path}:6: default already given on line 1 (free): Invalid argument',
+        f'{path}:7: expected CGROUP MODE [optional] or default MODE (justoneword): Invalid argument',
+        f'{path}:8: unknown option (c): expected optional',
+        f'{path}:9: unknown default mode (inherit): expected free or dontneed',
+        f'{path}:12: expected CGROUP MODE [optional] or default MODE (kubepods.slice): Invalid argument',
+        f'{path}:13: expected default MODE (optional): Invalid argument',
+        f'{path}: invalid: 8 errors',
+    ]
+    eq(err.splitlines(), ['lazyfreectl: ' + w for w in want])
+    # no root needed either: checked before the root check
+    f.cleanup()
+
+
 # --- metrics ----------------------------------------------------------------
 
 @test
@@ -581,8 +700,40 @@ def metrics_parse_strictly_and_match_golden():
        float(1 << 30))
     eq(by[('lazyfree_rewritten_bytes_total',
            (('cgroup', '/kubepods.slice/pod1'),))], float(3 << 20))
+    kernel = os.uname().release
+    out = out.replace(f'kernel="{kernel}"', 'kernel="KERNEL"').replace(
+        f'version="{VERSION}"', 'version="VERSION"')
     with open(os.path.join(HERE, 'golden', 'metrics.prom')) as g:
         eq(out, g.read(), 'golden file tests/golden/metrics.prom')
+    f.cleanup()
+
+
+@test
+def metrics_up_and_build_info_without_and_with_the_module():
+    f = standard()
+    lazy_procs(f, '/kubepods.slice/pod1', {201: 512})
+    samples = promcheck.parse(ok(*f.run('metrics')))
+    by = {(n, tuple(sorted(lb.items()))): v for n, lb, v in samples}
+    eq(by[('lazyfree_up', ())], 1.0)
+    info = [lb for n, lb, v in samples if n == 'lazyfree_build_info']
+    eq(info, [{'tool_version': VERSION, 'module_version': VERSION,
+               'kernel': os.uname().release,
+               'hook': 'madvise_dontneed_free_valid_vma,madvise_free_single_vma',
+               'mechanism': 'ftrace,kprobe'}])
+    eq(by[('lazyfree_lazyfree_bytes', (('cgroup', '/kubepods.slice/pod1'),))],
+       512.0 * 1024)
+    # rmmod: lazyfree_up 0, build info without the module's part, nothing else
+    shutil.rmtree(f.real(SYSFS))
+    shutil.rmtree(f.real('/sys/module/lazyfree'))
+    rc, out, err = f.run('metrics')
+    eq((rc, err), (0, f'lazyfreectl: {SYSFS}: lazyfree module not loaded: '
+                   'No such file or directory\n'))
+    samples = promcheck.parse(out)
+    eq([n for n, lb, v in samples], ['lazyfree_up', 'lazyfree_build_info'])
+    eq(samples[0][2], 0.0)
+    eq(samples[1][1], {'tool_version': VERSION, 'module_version': '',
+                       'kernel': os.uname().release, 'hook': '',
+                       'mechanism': ''})
     f.cleanup()
 
 
@@ -643,14 +794,48 @@ def reclaim_errors():
     f.cleanup()
 
 
+def lazy_procs(f, rel, pids_kb):
+    """Processes in cgroup rel whose smaps_rollup says LazyFree: kb."""
+    d = f.mnt + rel
+    f.write(d + '/cgroup.procs', '\n'.join(str(p) for p in pids_kb))
+    for pid, kb in pids_kb.items():
+        f.write(f'/proc/{pid}/smaps_rollup',
+                f'Rss: {kb * 3} kB\nLazyFree: {kb} kB\nSwap: 0 kB')
+
+
 @test
-def reclaim_writes_memory_current():
+def reclaim_asks_for_the_subtrees_lazily_freed_memory():
     f = standard()
     d = f.mnt + '/kubepods.slice'
     f.write(d + '/memory.current', str(300 << 20))
     f.write(d + '/memory.reclaim', '')
+    lazy_procs(f, '/kubepods.slice', {101: 1024})
+    lazy_procs(f, '/kubepods.slice/pod1', {102: 2048, 103: 4})
     out = ok(*f.run('reclaim', '/sys/fs/cgroup/kubepods.slice'))
-    eq(out, '/kubepods.slice: memory.current fell by 0B (300M -> 300M)\n')
+    # nothing reacts here: the figure does not fall, so one round
+    eq(out, '/kubepods.slice: lazily freed 3M -> 3M, memory.current '
+       '300M -> 300M\n')
+    eq(f.read(d + '/memory.reclaim'), f'{3076 << 10} swappiness=0\n')
+    # nothing lazily freed: nothing asked
+    f.write(d + '/memory.reclaim', '')
+    lazy_procs(f, '/kubepods.slice', {})
+    lazy_procs(f, '/kubepods.slice/pod1', {})
+    eq(ok(*f.run('-b', 'reclaim', 'kubepods.slice')),
+       f'/kubepods.slice: lazily freed 0 -> 0, memory.current {300 << 20} -> '
+       f'{300 << 20}\n')
+    eq(f.read(d + '/memory.reclaim'), '')
+    f.cleanup()
+
+
+@test
+def reclaim_all_asks_for_memory_current():
+    f = standard()
+    d = f.mnt + '/kubepods.slice'
+    f.write(d + '/memory.current', str(300 << 20))
+    f.write(d + '/memory.reclaim', '')
+    out = ok(*f.run('reclaim', '--all', '/sys/fs/cgroup/kubepods.slice'))
+    eq(out, '/kubepods.slice: lazily freed 0B -> 0B, memory.current '
+       '300M -> 300M\n')
     eq(f.read(d + '/memory.reclaim'), f'{300 << 20}\n')
     f.cleanup()
 
@@ -664,10 +849,14 @@ def help_version_and_usage_errors():
     for cmd in ('status', 'list', 'set CGROUP MODE', 'default MODE', 'enable',
                 'disable', 'apply FILE', 'metrics', 'reclaim CGROUP', 'LAZYFREE'):
         assert cmd in out, cmd
-    with open(os.path.join(HERE, '..', 'VERSION')) as v:
-        version = v.read().strip()
     out = ok(*f.run('--version'))
-    assert out.startswith(f'lazyfreectl {version}'), out
+    lines = out.splitlines()
+    assert lines[0].startswith(f'lazyfreectl {VERSION}'), out
+    eq(lines[1:], [f'lazyfree module {VERSION}'])
+    f.write('/sys/module/lazyfree/version', '0.0.9')
+    eq(ok(*f.run('--version')).splitlines()[1:], ['lazyfree module 0.0.9'])
+    shutil.rmtree(f.real('/sys/module/lazyfree'))
+    eq(ok(*f.run('--version')).splitlines()[1:], ['lazyfree module: not loaded'])
     eq(f.run('frobnicate'), (1, '', 'lazyfreectl: unknown command (frobnicate): '
                              'Invalid argument\nTry \'lazyfreectl --help\' for '
                              'more information.\n'))
@@ -684,8 +873,10 @@ def read_failure_names_the_file():
     eq(f.run('status'), (1, '', f'lazyfreectl: {SYSFS}/hook: read failed: '
                          'No such file or directory\n'))
     os.remove(f.real(SYSFS + '/default_mode'))
-    eq(f.run('metrics'), (1, '', f'lazyfreectl: {SYSFS}/default_mode: read '
-                          'failed: No such file or directory\n'))
+    rc, out, err = f.run('metrics')
+    eq((rc, err), (0, f'lazyfreectl: {SYSFS}/default_mode: read '
+                   'failed: No such file or directory\n'))
+    assert 'lazyfree_up 0\n' in out, out
     f.cleanup()
 
 
