@@ -97,6 +97,8 @@ DKMS_FILES := Kbuild Makefile dkms.conf $(filter-out %.o %.ko %.mod %.mod.c %.or
 CONFIGS := lazyfree.conf:$(SYSCONFDIR)/lazyfree.conf \
 	modprobe.d/lazyfree.conf:$(SYSCONFDIR)/modprobe.d/lazyfree.conf
 SYSTEMD_RUNNING = $(if $(DESTDIR),,$(wildcard /run/systemd/system))
+# lazyfree.service loads and applies; the timer re-applies every 30 s.
+UNITS := lazyfree.service lazyfree-apply.service lazyfree-apply.timer
 
 # MODULE=no: all but the module (a node whose module DKMS builds).
 MODULE ?= yes
@@ -109,8 +111,9 @@ ifeq ($(MODULE),yes)
 endif
 	$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SBINDIR=$(SBINDIR) MANDIR=$(MANDIR)
 	install -d $(DESTDIR)$(UNITDIR)
-	sed '/^Exec/s|/usr/local/sbin|$(SBINDIR)|' packaging/lazyfree.service >$(DESTDIR)$(UNITDIR)/lazyfree.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/lazyfree.service
+	for u in $(UNITS); do \
+	  sed '/^Exec/s|/usr/local/sbin|$(SBINDIR)|' packaging/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 	@for c in $(CONFIGS); do \
 	  dst=$(DESTDIR)$${c#*:}; \
 	  if [ -e "$$dst" ]; then echo "$$dst exists: kept"; \
@@ -131,6 +134,7 @@ endif
 # Every kernel's copy that 'make install' put there (not DKMS's).
 uninstall:
 ifneq ($(SYSTEMD_RUNNING),)
+	-systemctl disable --now lazyfree-apply.timer
 	-systemctl disable lazyfree.service
 endif
 	@for ko in $(DESTDIR)/lib/modules/*/extra/module/lazyfree.ko*; do \
@@ -141,7 +145,7 @@ endif
 	  if [ -z "$(DESTDIR)" ]; then echo "depmod -a $$rel"; depmod -a "$$rel"; fi; \
 	done
 	rm -f $(DESTDIR)$(SBINDIR)/lazyfreectl $(DESTDIR)$(MANDIR)/man8/lazyfreectl.8 \
-		$(DESTDIR)$(UNITDIR)/lazyfree.service
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	@for c in $(CONFIGS); do \
 	  dst=$(DESTDIR)$${c#*:}; [ -e "$$dst" ] || continue; \
 	  if cmp -s packaging/$${c%%:*} "$$dst"; then echo "rm $$dst"; rm -f "$$dst"; \

@@ -134,6 +134,8 @@ check_install() {
 		$sbin/lazyfreectl
 		${prefix#/}/share/man/man8/lazyfreectl.8
 		$unitdir/lazyfree.service
+		$unitdir/lazyfree-apply.service
+		$unitdir/lazyfree-apply.timer
 		etc/lazyfree.conf
 		etc/modprobe.d/lazyfree.conf
 	EOF
@@ -148,8 +150,10 @@ check_install() {
 	esac
 	[ -x "$root/$sbin/lazyfreectl" ] && "$root/$sbin/lazyfreectl" --version >/dev/null 2>&1 ||
 		{ echo "# $sbin/lazyfreectl --version failed"; rc=1; }
-	grep -q "^ExecStart=/$sbin/lazyfreectl apply" "$root/$unitdir/lazyfree.service" ||
-		{ echo "# $unitdir/lazyfree.service does not run /$sbin/lazyfreectl"; rc=1; }
+	for u in lazyfree.service lazyfree-apply.service; do
+		grep -q "^ExecStart=/$sbin/lazyfreectl apply" "$root/$unitdir/$u" ||
+			{ echo "# $unitdir/$u does not run /$sbin/lazyfreectl"; rc=1; }
+	done
 	cmp -s "$PKGDIR/lazyfree.conf" "$root/etc/lazyfree.conf" &&
 		cmp -s "$PKGDIR/modprobe.d/lazyfree.conf" "$root/etc/modprobe.d/lazyfree.conf" ||
 		{ echo "# installed configs differ from packaging/"; rc=1; }
@@ -167,6 +171,8 @@ check_install_nomodule() {
 		usr/local/sbin/lazyfreectl
 		usr/local/share/man/man8/lazyfreectl.8
 		etc/systemd/system/lazyfree.service
+		etc/systemd/system/lazyfree-apply.service
+		etc/systemd/system/lazyfree-apply.timer
 		etc/lazyfree.conf
 		etc/modprobe.d/lazyfree.conf
 	EOF
@@ -212,16 +218,18 @@ analyze() {
 }
 
 check_unit() {
-	local from=$1 unitdir=$2 label=$3 root=$W/verify out rc
+	local from=$1 unitdir=$2 label=$3 root=$W/verify out rc u
 	verify_root "$from" "$root"
-	out=$(analyze "$root" lazyfree.service)
-	rc=$?
-	if [ "$rc" = 0 ] && [ -z "$out" ]; then
-		ok "systemd-analyze verify lazyfree.service ($label): clean"
-	else
-		echo "$out" | diag
-		not_ok "systemd-analyze verify lazyfree.service ($label): exit $rc"
-	fi
+	for u in lazyfree.service lazyfree-apply.service lazyfree-apply.timer; do
+		out=$(analyze "$root" "$u")
+		rc=$?
+		if [ "$rc" = 0 ] && [ -z "$out" ]; then
+			ok "systemd-analyze verify $u ($label): clean"
+		else
+			echo "$out" | diag
+			not_ok "systemd-analyze verify $u ($label): exit $rc"
+		fi
+	done
 }
 
 # The verify must bite: a unit naming a missing program, and one with a
@@ -251,7 +259,17 @@ check_unit_contents() {
 	done
 	grep -q '^options lazyfree default_mode=free max_cgroups=4096 hook=auto$' \
 		"$PKGDIR/modprobe.d/lazyfree.conf" || { echo "# modprobe.d/lazyfree.conf: no options line"; rc=1; }
-	result $rc "lazyfree.service: oneshot, RemainAfterExit, modprobe + apply, reload re-applies; modprobe.d options"
+	grep -q '^Wants=lazyfree-apply.timer$' "$u" || { echo "# lazyfree.service: no Wants=lazyfree-apply.timer"; rc=1; }
+	u=$PKGDIR/lazyfree-apply.service
+	for line in '^Type=oneshot$' '^ConditionPathExists=/etc/lazyfree.conf$' \
+		'^ConditionPathIsDirectory=/sys/kernel/lazyfree$' \
+		'^ExecStart=/usr/local/sbin/lazyfreectl apply --prune /etc/lazyfree.conf$'; do
+		grep -q "$line" "$u" || { echo "# lazyfree-apply.service: no line $line"; rc=1; }
+	done
+	for line in '^OnCalendar=\*:\*:0/30$' '^WantedBy=timers.target$'; do
+		grep -q "$line" "$PKGDIR/lazyfree-apply.timer" || { echo "# lazyfree-apply.timer: no line $line"; rc=1; }
+	done
+	result $rc "lazyfree.service: oneshot, RemainAfterExit, modprobe + apply, reload re-applies, wants the timer; lazyfree-apply.timer: apply --prune every 30 s; modprobe.d options"
 }
 
 # ---- DKMS -------------------------------------------------------------
@@ -407,9 +425,12 @@ check_k8s_cgi() {
 
 # The apply loop with stand-ins for nsenter and lazyfreectl: the policy
 # goes to `apply --prune -` on stdin, metrics land in the file with
-# lazyfree_policy_applied 1, and 0 (message logged once) after a failure.
+# lazyfree_policy_applied 1, and 0 (message logged once) after a failure;
+# after an rmmod the next round's file says lazyfree_up 0, and so does the
+# loop's own fallback when lazyfreectl cannot run; the readiness probe
+# follows lazyfree_up.
 check_k8s_apply_loop() {
-	local d=$W/k8s/loop rc=0 pid log
+	local d=$W/k8s/loop rc=0 pid log probe
 	rm -rf "$d"
 	mkdir -p "$d/bin" "$d/run"
 	cat >"$d/bin/nsenter" <<-'EOF'
@@ -420,25 +441,35 @@ check_k8s_apply_loop() {
 	EOF
 	cat >"$d/bin/lazyfreectl" <<-EOF
 	#!/bin/sh
+	[ -e "$d/notool" ] && exit 127
 	case "\$*" in
 	"apply --prune -")
 		cat >"$d/applied"
 		[ -e "$d/fail" ] && { echo "policy:1: bad"; exit 1; }
 		echo "/x: free -> dontneed"; exit 0 ;;
-	metrics) echo "lazyfree_enabled 1" ;;
+	metrics)
+		if [ -e "$d/rmmod" ]; then
+			echo "lazyfreectl: /sys/kernel/lazyfree: lazyfree module not loaded" >&2
+			printf '# HELP lazyfree_up x\n# TYPE lazyfree_up gauge\nlazyfree_up 0\n'
+		else
+			printf '# HELP lazyfree_up x\n# TYPE lazyfree_up gauge\nlazyfree_up 1\nlazyfree_enabled 1\n'
+		fi ;;
 	*) echo "unexpected: \$*" >&2; exit 2 ;;
 	esac
 	EOF
 	chmod +x "$d/bin/nsenter" "$d/bin/lazyfreectl"
 	printf 'default free\n' >"$d/policy"
-	sed "s|/run/lazyfree-metrics|$d/run|" "$W/k8s/apply.sh" >"$d/apply.sh"
+	yaml_get 'container("apply")["readinessProbe"]["exec"]["command"][2]' >"$d/probe.sh"
+	probe() { METRICS=$d/run/metrics.prom sh "$d/probe.sh"; }
 	log=$d/log
-	PATH=$d/bin:$PATH POLICY=$d/policy INTERVAL=0.2 dash "$d/apply.sh" >"$log" 2>&1 &
+	PATH=$d/bin:$PATH POLICY=$d/policy INTERVAL=0.2 METRICS=$d/run/metrics.prom \
+		dash "$W/k8s/apply.sh" >"$log" 2>&1 &
 	pid=$!
 	wait_for 20 grep -qx "lazyfree_policy_applied 1" "$d/run/metrics.prom"
 	cmp -s "$d/policy" "$d/applied" || { echo "# the policy did not reach apply on stdin"; rc=1; }
 	grep -qx "lazyfree_enabled 1" "$d/run/metrics.prom" && grep -qx "lazyfree_policy_applied 1" "$d/run/metrics.prom" ||
 		{ cat "$d/run/metrics.prom" 2>&1 | diag; echo "# metrics.prom lacks the metrics or lazyfree_policy_applied 1"; rc=1; }
+	probe || { echo "# readiness probe fails with lazyfree_up 1"; rc=1; }
 	touch "$d/fail"
 	wait_for 20 grep -qx "lazyfree_policy_applied 0" "$d/run/metrics.prom"
 	sleep 0.5	# a few more failing rounds: still one log line
@@ -446,9 +477,25 @@ check_k8s_apply_loop() {
 		{ echo "# after a failed apply: no lazyfree_policy_applied 0"; rc=1; }
 	[ "$(grep -c 'policy:1: bad' "$log")" = 1 ] ||
 		{ diag <"$log"; echo "# the same failure should be logged once"; rc=1; }
+	touch "$d/rmmod"
+	wait_for 20 grep -qx "lazyfree_up 0" "$d/run/metrics.prom" ||
+		{ echo "# after rmmod: the file does not say lazyfree_up 0"; rc=1; }
+	grep -q "lazyfree_enabled" "$d/run/metrics.prom" && { echo "# after rmmod: old samples still served"; rc=1; }
+	probe && { echo "# readiness probe passes with lazyfree_up 0"; rc=1; }
+	rm "$d/rmmod"
+	wait_for 20 grep -qx "lazyfree_up 1" "$d/run/metrics.prom"
+	touch "$d/notool"
+	wait_for 20 grep -qx "lazyfree_up 0" "$d/run/metrics.prom" ||
+		{ echo "# lazyfreectl failing: no fallback lazyfree_up 0"; rc=1; }
+	python3 "$REPO/userspace/tests/promcheck.py" <"$d/run/metrics.prom" >/dev/null 2>&1 ||
+		{ diag <"$d/run/metrics.prom"; echo "# the fallback file is not valid Prometheus text"; rc=1; }
+	rm "$d/notool"
+	wait_for 20 grep -qx "lazyfree_up 1" "$d/run/metrics.prom"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	result $rc "manifests: apply loop: policy on stdin, metrics file, lazyfree_policy_applied 1 then 0, one log line a failure"
+	touch -d '-5 minutes' "$d/run/metrics.prom"
+	probe && { echo "# readiness probe passes with a stale file"; rc=1; }
+	result $rc "manifests: apply loop: policy on stdin, metrics file every round (lazyfree_up 0 after rmmod and as the fallback), lazyfree_policy_applied 1 then 0, one log line a failure, readiness follows lazyfree_up and freshness"
 }
 
 main() {

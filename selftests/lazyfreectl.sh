@@ -24,7 +24,7 @@ B=$R/$NAME
 TMP=${TMPDIR:-/tmp}/lazyfreectl-test.$$
 MIB=32
 
-NTESTS=18
+NTESTS=21
 n=0
 pass=0
 fail=0
@@ -225,11 +225,12 @@ fi
 run set "$B/free" free
 run set "$B/dontneed" dontneed
 
-# 9: metrics: well-formed lines, our cgroups labelled
+# 9: metrics: well-formed lines, up, the module's version, our cgroups labelled
 run metrics
 bad=$(awk '/^# (HELP|TYPE) / { next }
-	!/^[a-z_]+(\{cgroup="[^"]*"\}|\{default_mode="[a-z]+",hierarchy="v[12]"\})? [0-9]+$/ { print NR": "$0 }' "$TMP/out")
-if [ $rc = 0 ] && [ -z "$bad" ] &&
+	!/^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9]+$/ { print NR": "$0 }' "$TMP/out")
+if [ $rc = 0 ] && [ -z "$bad" ] && grep -q '^lazyfree_up 1$' "$TMP/out" &&
+   grep -q "^lazyfree_build_info{.*module_version=\"$(cat /sys/module/lazyfree/version)\",kernel=\"$(uname -r)\"," "$TMP/out" &&
    grep -q "^# TYPE lazyfree_freed_bytes_total counter\$" "$TMP/out" &&
    grep -q "^lazyfree_freed_bytes_total{cgroup=\"/$NAME/free\"} [0-9]*\$" "$TMP/out" &&
    grep -q "^lazyfree_cgroup_dontneed{cgroup=\"/$NAME/dontneed\"} 1\$" "$TMP/out"; then
@@ -301,7 +302,7 @@ else
 		after=$(cat "$B/free/memory.current")
 		out=$(cat "$TMP/out")
 		if [ $rc = 0 ] && [ "$after" -le $((before - bytes / 2)) ] &&
-		   echo "$out" | grep -q "^/$NAME/free: memory.current fell by [0-9]* ($before -> [0-9]*)\$"; then
+		   echo "$out" | grep -q "^/$NAME/free: lazily freed [0-9]* -> [0-9]*, memory.current $before -> [0-9]*\$"; then
 			ok "reclaim makes memory.current fall"
 		else
 			not_ok "reclaim makes memory.current fall" \
@@ -333,7 +334,30 @@ else
 	stop_helpers
 fi
 
-# 16: status counts the node-wide counters in bytes
+# 16: the metrics' cgroup label is the path of /proc/PID/cgroup, the form
+# of cAdvisor's id label (they join in PromQL)
+if [ ! -x "$HELPER" ]; then
+	skip "metrics label = /proc/PID/cgroup path" "no madvfree_helper at $HELPER"
+else
+	start_helper "$B/free"
+	pid=${pids##* }
+	if [ "$LANE" = v2 ]; then
+		cgpath=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
+	else
+		cgpath=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' "/proc/$pid/cgroup")
+	fi
+	run metrics
+	if [ $rc = 0 ] && [ "$cgpath" = "/$NAME/free" ] &&
+	   grep -q "^lazyfree_lazyfree_bytes{cgroup=\"$cgpath\"} [1-9][0-9]*\$" "$TMP/out"; then
+		ok "metrics label = /proc/PID/cgroup path"
+	else
+		not_ok "metrics label = /proc/PID/cgroup path" "/proc/$pid/cgroup: '$cgpath'" \
+			"$(grep "^lazyfree_lazyfree_bytes" "$TMP/out")"
+	fi
+	stop_helpers
+fi
+
+# 17: status counts the node-wide counters in bytes
 run -b status
 fr=$(sed -n 's/^freed: *//p' "$TMP/out")
 if [ $rc = 0 ] && [ "$fr" = "$(cat $SYS/free_bytes)" ]; then
@@ -342,7 +366,7 @@ else
 	not_ok "status --bytes matches free_bytes" "status '$fr' sysfs '$(cat $SYS/free_bytes)'"
 fi
 
-# 17: not root: reading works, writing is refused before anything happens
+# 18: not root: reading works, writing is refused before anything happens
 if su -s /bin/sh nobody -c true 2>/dev/null; then
 	su -s /bin/sh nobody -c "$T list -r -n -o PATH" >"$TMP/out" 2>"$TMP/err"
 	r1=$?
@@ -360,7 +384,38 @@ else
 	skip "not root: list works, set refused" "cannot su to nobody"
 fi
 
-# 18: removed cgroups leave the list (module prunes within ~2 s)
+# 19: --version: the tool's and the loaded module's, one VERSION
+run --version
+v=$(cat /sys/module/lazyfree/version 2>/dev/null)
+if [ $rc = 0 ] && [ -n "$v" ] && [ "$(sed -n 2p "$TMP/out")" = "lazyfree module $v" ] &&
+   sed -n 1p "$TMP/out" | grep -q "^lazyfreectl $v\( (.*)\)\?\$"; then
+	ok "--version shows the tool's and the module's version"
+else
+	not_ok "--version shows the tool's and the module's version" "module: '$v'"
+fi
+
+# 20: optional lines and patterns: a missing cgroup is skipped and
+# reported, the next apply (a timer round) sets it once it exists
+cat >"$TMP/late" <<EOF
+$NAME/late        dontneed optional
+$NAME/pa*/ch*     free
+EOF
+run apply --prune "$TMP/late"; r1=$rc; e1=$(cat "$TMP/err")
+child1=$(attr "$B/parent/child" mode)
+mkdir "$B/late"
+run apply --prune "$TMP/late"; r2=$rc; o2=$(cat "$TMP/out")
+if [ "$r1$r2" = 00 ] &&
+   [ "$e1" = "lazyfreectl: $TMP/late:1: no such cgroup ($NAME/late): optional line, skipped" ] &&
+   [ "$child1" = free ] && [ "$(attr "$B/late" mode)" = dontneed ] &&
+   [ "$o2" = "/$NAME/late: inherit -> dontneed" ]; then
+	ok "optional line skipped, set once the cgroup exists; patterns"
+else
+	not_ok "optional line skipped, set once the cgroup exists; patterns" \
+		"rc=$r1$r2 child=$child1 late=$(attr "$B/late" mode)" "first: $e1" "second: $o2"
+fi
+rmdir "$B/late"
+
+# 21: removed cgroups leave the list (module prunes within ~2 s)
 for d in "$B/parent/child" "$B/parent" "$B/free" "$B/dontneed"; do
 	rmdir "$d"
 done

@@ -7,10 +7,13 @@
 # /etc/systemd/system/lazyfree.service, /etc/lazyfree.conf,
 # /etc/modprobe.d/lazyfree.conf) and kmod's modprobe as /sbin/modprobe.
 # This script does what systemd would: runs the unit's ExecStart= lines
-# in order, then its ExecReload=, and checks that the node ends up with
-# the configured policy.  Prints TAP, then LAZYFREE-RIG-END.
+# in order, then its ExecReload=, then rounds of lazyfree-apply.timer
+# (lazyfree-apply.service's ExecStart=) around a cgroup created late and a
+# module reload, and checks that the node ends up with the configured
+# policy.  Prints TAP, then LAZYFREE-RIG-END.
 
 UNIT=/etc/systemd/system/lazyfree.service
+ROUND_UNIT=/etc/systemd/system/lazyfree-apply.service
 n=0
 failed=0
 t_ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -22,8 +25,19 @@ t() {
 	if "$@"; then t_ok "$what"; else t_fail "$what"; fi
 }
 
-# unit_lines KEY: the command lines of KEY= in the unit, in order
-unit_lines() { sed -n "s/^$1=//p" "$UNIT"; }
+# unit_lines KEY [UNIT]: the command lines of KEY= in the unit, in order
+unit_lines() { sed -n "s/^$1=//p" "${2:-$UNIT}"; }
+
+# round: what lazyfree-apply.timer starts every 30 seconds
+round() {
+	local cmd rc=0
+	cmd=$(unit_lines ExecStart "$ROUND_UNIT")
+	echo "# timer round: $cmd"
+	[ -n "$cmd" ] || return 1
+	$cmd >/tmp/round-out 2>&1 || rc=$?
+	sed 's/^/#   /' /tmp/round-out
+	return "$rc"
+}
 
 # run_line KEY N: run the Nth KEY= command line only
 run_line() {
@@ -107,6 +121,40 @@ t "ExecReload= succeeds" run_lines ExecReload
 expect "reload: default" dontneed "$(sysattr default_mode)"
 expect "reload: web.slice" free "$(mode_of web.slice)"
 expect "reload: batch.slice (not in the file any more: pruned)" inherit "$(mode_of batch.slice)"
+
+# A slice created after the unit ran (kubelet's): an optional line and a
+# pattern are skipped while it is missing; the next timer round sets it.
+cat >/etc/lazyfree.conf <<EOF
+default dontneed
+web.slice free
+late.slice dontneed optional
+late*.slice/pod* free
+EOF
+t "the timer's unit runs one command" test "$(unit_lines ExecStart "$ROUND_UNIT" | wc -l)" = 1
+t "round with late.slice missing succeeds" round
+t "round reported the missing optional line" grep -q "late.slice): optional line, skipped" /tmp/round-out
+mkdir -p "$CGROUP_ROOT/late.slice/pod1"
+t "round after late.slice appeared succeeds" round
+expect "late.slice set by the round" dontneed "$(mode_of late.slice)"
+expect "late.slice/pod1 set by the pattern" free "$(mode_of late.slice/pod1)"
+
+# An upgrade: modprobe -r and modprobe drop every mode; metrics say so at
+# once (lazyfree_up 0), and the next round puts the policy back.
+t "modprobe -r lazyfree (upgrade: old module out)" /sbin/modprobe -r lazyfree
+/usr/local/sbin/lazyfreectl metrics >/tmp/metrics-down 2>/tmp/metrics-down.err
+t "metrics without the module: exit 0, lazyfree_up 0" grep -qx 'lazyfree_up 0' /tmp/metrics-down
+t "metrics without the module: nothing but up and build_info" \
+	test "$(grep -v '^#' /tmp/metrics-down | grep -cv '^lazyfree_\(up\|build_info\)')" = 0
+t "modprobe lazyfree (upgrade: new module in)" /sbin/modprobe lazyfree
+expect "after the reload: web.slice untracked" "" "$(mode_of web.slice)"
+expect "after the reload: the load-time default" dontneed "$(sysattr default_mode)"
+/usr/local/sbin/lazyfreectl metrics >/tmp/metrics-up 2>&1
+t "metrics with the module back: lazyfree_up 1" grep -qx 'lazyfree_up 1' /tmp/metrics-up
+t "round after the reload succeeds" round
+expect "round restored web.slice" free "$(mode_of web.slice)"
+expect "round restored late.slice" dontneed "$(mode_of late.slice)"
+expect "round restored late.slice/pod1" free "$(mode_of late.slice/pod1)"
+rmdir "$CGROUP_ROOT/late.slice/pod1" "$CGROUP_ROOT/late.slice"
 
 # A policy naming a missing cgroup fails the reload and changes nothing.
 printf 'default free\nno-such.slice dontneed\n' >/etc/lazyfree.conf

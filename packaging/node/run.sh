@@ -34,7 +34,8 @@ expect "dkms status: installed for $K1" "lazyfree/$V, $K1, x86_64: installed" "$
 t "make install MODULE=no" /tmp/install-nomodule.log make install MODULE=no
 r=0
 for f in /usr/local/sbin/lazyfreectl /usr/local/share/man/man8/lazyfreectl.8 \
-	/etc/systemd/system/lazyfree.service /etc/lazyfree.conf /etc/modprobe.d/lazyfree.conf; do
+	/etc/systemd/system/lazyfree.service /etc/systemd/system/lazyfree-apply.service \
+	/etc/systemd/system/lazyfree-apply.timer /etc/lazyfree.conf /etc/modprobe.d/lazyfree.conf; do
 	[ -f "$f" ] || { echo "# missing $f"; r=1; }
 done
 ls /lib/modules/*/extra 2>/dev/null && { echo "# MODULE=no installed a module"; r=1; }
@@ -69,7 +70,8 @@ r=0
 [ -e "/lib/modules/$K1/extra/module/lazyfree.ko" ] && { echo "# extra/module/lazyfree.ko still there"; r=1; }
 grep -q "^depmod -a $K1\$" /tmp/uninstall.log || { echo "# make uninstall did not run depmod -a $K1"; r=1; }
 for f in /usr/local/sbin/lazyfreectl /usr/local/share/man/man8/lazyfreectl.8 \
-	/etc/systemd/system/lazyfree.service /etc/modprobe.d/lazyfree.conf; do
+	/etc/systemd/system/lazyfree.service /etc/systemd/system/lazyfree-apply.service \
+	/etc/systemd/system/lazyfree-apply.timer /etc/modprobe.d/lazyfree.conf; do
 	[ -e "$f" ] && { echo "# $f still there"; r=1; }
 done
 grep -q "^# a local change" /etc/lazyfree.conf || { echo "# the changed /etc/lazyfree.conf went"; r=1; }
