@@ -145,6 +145,7 @@ build_all() {
 #   /lazyfree/lazyfree.ko
 #   /lazyfree/lf_leakprobe.ko  kmemleak's control (make check-debug only)
 #   /lazyfree/lf_livepatch.ko  lazyfree_livepatch's (CONFIG_LIVEPATCH only)
+#   /lazyfree/mods/loop.ko     the kernel's loop driver (lazyfree_reclaim.sh)
 #   /lazyfree/bin/       lazyfreectl, every executable in
 #                        userspace/tests/build/ and in <selftests OUT>/bin/
 #                        (helpers the tests call; on PATH)
@@ -159,6 +160,8 @@ pack_initramfs() {
 			cp "$BUILD/kernels/$rel/$t" "$stage/lazyfree/"
 		fi
 	done
+	kernel_loop_ko "$rel" "$stage/lazyfree/mods" ||
+		log "check: $rel: no loop.ko; lazyfree_reclaim.sh will skip"
 	if [ "$USERSPACE_OK" = 0 ]; then
 		initramfs_add "$stage" "$(userspace_dir)/lazyfreectl" /lazyfree/bin/lazyfreectl
 	fi

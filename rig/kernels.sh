@@ -273,6 +273,41 @@ kernel_fetch() {
 	echo "$want" >"$dir/complete"
 }
 
+# The kernel's loop.ko, uncompressed, into <outdir> (lazyfree_reclaim.sh
+# reads page cache from a loop device: Debian builds no block driver in).
+# From the image package, or linux-modules-<rel> where the image is
+# linux-binary-<rel> (7.x); cached as $CACHE/kernels/<rel>/loop.ko.
+# Nothing to do where the kernel has the driver built in; returns 1
+# (logged) where the archive has none.
+kernel_loop_ko() {
+	local rel=$1 out=$2 dir pkg deb f
+	dir=$(kernel_dir "$rel")
+	grep -q '^CONFIG_BLK_DEV_LOOP=y' "$(kernel_kdir "$rel")/.config" 2>/dev/null && return 0
+	if [ ! -s "$dir/loop.ko" ]; then
+		pkg=$(kernel_image_pkg "$rel")
+		case $pkg in linux-binary-*) pkg=linux-modules-$rel ;; esac
+		# deb_fetch dies on failure: a subshell keeps the run going
+		deb=$( (deb_fetch "$pkg" "$(kernel_suite "$rel")" "$(kernel_version "$rel")" \
+			"$(kernel_arch "$rel")") ) || { log "kernels: $rel: no $pkg for loop.ko"; return 1; }
+		rm -rf "$dir/loop.tmp"
+		mkdir -p "$dir/loop.tmp"
+		dpkg-deb --fsys-tarfile "$deb" |
+			tar -x -C "$dir/loop.tmp" --wildcards '*/kernel/drivers/block/loop.ko*'
+		f=$(find "$dir/loop.tmp" -name 'loop.ko*' | head -n 1)
+		case $f in
+		*.ko.xz) xz -dc "$f" ;;
+		*.ko.zst) zstd -dc "$f" ;;
+		*.ko.gz) gzip -dc "$f" ;;
+		*.ko) cat "$f" ;;
+		*) false ;;
+		esac >"$dir/loop.ko.part" && mv "$dir/loop.ko.part" "$dir/loop.ko"
+		rm -rf "$dir/loop.tmp" "$dir/loop.ko.part"
+		[ -s "$dir/loop.ko" ] || { log "kernels: $rel: no loop.ko in $pkg"; return 1; }
+	fi
+	mkdir -p "$out"
+	cp "$dir/loop.ko" "$out/loop.ko"
+}
+
 # The load gate checks a build against its kernel's BTF: where the headers
 # carry no vmlinux (Debian's before 6.12), unpack the image's own.
 kernel_unpack_btf() {

@@ -1,0 +1,147 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# lazyfreectl reclaim takes what was lazily freed and leaves the page
+# cache, in the guest (busybox ash).
+#
+# A cgroup (mode free) holds MIB MiB lazily freed by madvfree_helper and
+# MIB MiB of page cache, read twice as a working set is.  The page cache
+# is a loop device's (block-device page cache, on the same LRU lists as a
+# file's): no block driver is built into Debian's kernels, so the rig puts
+# the kernel's own loop.ko at /lazyfree/mods/loop.ko, and the loop's
+# backing file is a sparse file in the initramfs.  `reclaim` must take
+# >= 95% of the lazily freed memory and keep >= 90% of the page cache;
+# `reclaim --all` (the old behaviour) is then measured for comparison,
+# figures only.  Environment: LAZYFREECTL, CGROUP_ROOT, LAZYFREE_LANE,
+# MADVFREE_HELPER as for lazyfreectl.sh.  Prints kselftest TAP.
+
+T=${LAZYFREECTL:-/lazyfree/bin/lazyfreectl}
+R=${CGROUP_ROOT:-/sys/fs/cgroup}
+LANE=${LAZYFREE_LANE:-v2}
+HELPER=${MADVFREE_HELPER:-$(dirname "$T")/madvfree_helper}
+LOOP_KO=${LAZYFREE_LOOP_KO:-/lazyfree/mods/loop.ko}
+MIB=${LAZYFREE_RECLAIM_MIB:-100}
+CG=$R/lfreclaim.$$
+TMP=${TMPDIR:-/tmp}/lfreclaim.$$
+NTESTS=3
+n=0
+fail=0
+pids=""
+dev=""
+
+echo "TAP version 13"
+echo "1..$NTESTS"
+
+skip_all() {
+	while [ $n -lt $NTESTS ]; do
+		n=$((n + 1))
+		echo "ok $n reclaim # SKIP $1"
+	done
+	echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:$NTESTS error:0"
+	exit 0
+}
+
+result() {	# result OK|FAIL NAME
+	n=$((n + 1))
+	if [ "$1" = OK ]; then
+		echo "ok $n $2"
+	else
+		fail=$((fail + 1))
+		echo "not ok $n $2"
+	fi
+}
+
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	[ -n "$dev" ] && losetup -d "$dev" 2>/dev/null
+	rmdir "$CG" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+[ "$LANE" = v2 ] || skip_all "cgroup v1 has no memory.reclaim"
+[ -x "$HELPER" ] || skip_all "no madvfree_helper at $HELPER"
+mkdir -p "$TMP"
+echo +memory >"$R/cgroup.subtree_control" 2>/dev/null
+mkdir "$CG" || skip_all "cannot create $CG"
+[ -e "$CG/memory.reclaim" ] || skip_all "kernel $(uname -r) has no memory.reclaim (5.19+)"
+if [ ! -e /dev/loop-control ]; then
+	[ -f "$LOOP_KO" ] || skip_all "no loop driver: not built in, and the rig put no $LOOP_KO"
+	insmod "$LOOP_KO" || skip_all "insmod $LOOP_KO failed"
+fi
+truncate -s "${MIB}M" "$TMP/backing" || skip_all "cannot create the backing file"
+dev=$(losetup -f) && losetup "$dev" "$TMP/backing" || skip_all "losetup failed"
+"$T" set "$CG" free >/dev/null || skip_all "lazyfreectl set $CG free failed"
+
+kib() { awk -v k="$1" '$1 == k { print int($2 / 1024); exit }' "$CG/memory.stat"; }
+lazy_kib() {
+	local p sum=0 v
+	for p in $(cat "$CG/cgroup.procs"); do
+		v=$(awk '/^LazyFree:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
+# fill: MIB MiB of page cache (read twice) and MIB MiB lazily freed
+fill() {
+	sh -c 'echo $$ >"$1/cgroup.procs" && dd if="$2" of=/dev/null bs=1M 2>/dev/null &&
+		dd if="$2" of=/dev/null bs=1M 2>/dev/null' sh "$CG" "$dev" || return 1
+	rm -f "$TMP/ready"
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" "$3" "$4"' sh \
+		"$CG" "$HELPER" "$MIB" "$TMP/ready" &
+	pids="$pids $!"
+	i=0
+	while [ ! -s "$TMP/ready" ] && [ $i -lt 300 ]; do
+		sleep 0.1 2>/dev/null || sleep 1
+		i=$((i + 1))
+	done
+	grep -q '^ready 0 0$' "$TMP/ready" 2>/dev/null
+}
+
+# measure TAG ARGS...: reclaim with ARGS, print the figures, set
+# lz0 lz1 pc0 pc1 (KiB of LazyFree and of the cgroup's page cache)
+measure() {
+	local tag=$1
+	shift
+	lz0=$(lazy_kib) pc0=$(kib file) cur0=$(cat "$CG/memory.current")
+	"$T" -b reclaim "$@" "$CG" >"$TMP/out" 2>&1
+	rc=$?
+	lz1=$(lazy_kib) pc1=$(kib file) cur1=$(cat "$CG/memory.current")
+	echo "# $tag: lazily freed $((lz0 / 1024)) -> $((lz1 / 1024)) MiB," \
+		"page cache $((pc0 / 1024)) -> $((pc1 / 1024)) MiB," \
+		"memory.current $((cur0 >> 20)) -> $((cur1 >> 20)) MiB (rc=$rc)"
+	sed 's/^/#   /' "$TMP/out"
+}
+
+fill || skip_all "could not fill the cgroup (helper: $(cat "$TMP/ready" 2>/dev/null))"
+measure "reclaim"
+min_lz=$((MIB * 1024 * 3 / 4)) min_pc=$((MIB * 1024 * 3 / 4))
+if [ "$lz0" -lt "$min_lz" ] || [ "$pc0" -lt "$min_pc" ]; then
+	echo "# setup: want >= $((min_lz / 1024)) MiB of each before reclaim"
+	result FAIL "setup: the cgroup holds lazily freed memory and page cache"
+else
+	result OK "setup: the cgroup holds lazily freed memory and page cache"
+fi
+# >= 95% of the lazily freed memory gone, >= 90% of the page cache kept
+if [ "$rc" = 0 ] && [ $((lz1 * 20)) -le "$lz0" ] && [ $((pc1 * 10)) -ge $((pc0 * 9)) ]; then
+	result OK "reclaim: >= 95% of the lazily freed memory gone, >= 90% of the page cache kept"
+else
+	result FAIL "reclaim: >= 95% of the lazily freed memory gone, >= 90% of the page cache kept"
+fi
+
+# the same with --all, for the figures: the page cache goes too
+for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+pids=""
+if fill; then
+	measure "reclaim --all" --all
+	[ "$rc" = 0 ] && [ $((lz1 * 20)) -le "$lz0" ] && result OK "reclaim --all: runs, lazily freed memory gone" ||
+		result FAIL "reclaim --all: runs, lazily freed memory gone"
+else
+	result FAIL "reclaim --all: refill"
+fi
+echo "# Totals: pass:$((n - fail)) fail:$fail xfail:0 xpass:0 skip:0 error:0"
+[ "$fail" = 0 ]
