@@ -108,6 +108,10 @@ measure() {
 	local tag=$1
 	shift
 	lz0=$(lazy_kib) pc0=$(kib file) cur0=$(cat "$CG/memory.current")
+	# where lazily freed memory shows in memory.stat (the docs' PromQL)
+	echo "# $tag, before: memory.stat anon $(kib anon), file $pc0," \
+		"inactive_file $(kib inactive_file), active_file $(kib active_file) KiB;" \
+		"LazyFree $lz0 KiB"
 	"$T" -b reclaim "$@" "$CG" >"$TMP/out" 2>&1
 	rc=$?
 	lz1=$(lazy_kib) pc1=$(kib file) cur1=$(cat "$CG/memory.current")
