@@ -123,7 +123,12 @@ table() {
 		row "$log" "MADV_DONTNEED 4 KiB, $h loaded" $h-free.dontneed.4k absent.dontneed.4k -
 		row "$log" "MADV_FREE 4 KiB, $h, dontneed (vs native DONTNEED)" $h-dontneed.free.4k absent.dontneed.4k 1.05
 		row "$log" "MADV_FREE 2 MiB, $h, dontneed (vs native DONTNEED)" $h-dontneed.free.2m absent.dontneed.2m 1.05
+		row "$log" "Reuse of 64 KiB after MADV_FREE, $h, dontneed (vs native DONTNEED)" \
+			$h-dontneed.reuse-free.64k absent.reuse-dontneed.64k -
 	done
+	row "$log" "Reuse of 64 KiB after MADV_FREE, module absent" absent.reuse-free.64k absent.reuse-free.64k -
+	row "$log" "Reuse of 64 KiB after MADV_DONTNEED, module absent (vs after FREE)" \
+		absent.reuse-dontneed.64k absent.reuse-free.64k -
 	row "$log" "MADV_FREE 4 KiB, 10,000 tracked cgroups (vs 1)" cgroups-10000.free.4k cgroups-1.free.4k 1.10
 	row "$log" "MADV_FREE 4 KiB, depth 16 below the mode (vs depth 1)" depth-16.free.4k depth-1.free.4k 1.10
 }
@@ -167,7 +172,11 @@ Figures are guest instructions per madvise() call, measured by
 exactly from run to run (cache and TLB effects are not in it).  Each
 figure is the median of $BENCH_ITERS calls on freshly touched private
 anonymous memory (base pages), less the cost of reading the clock.
-"Base" is the figure the ratio is taken against.
+"Base" is the figure the ratio is taken against.  The "Reuse" rows are
+what a program pays afterwards: instructions to write one byte to each
+page of 64 KiB again after the call.  Lazily freed pages are still mapped;
+dropped ones (MADV_DONTNEED, or MADV_FREE under \`\`dontneed\`\`) fault
+in a new zeroed page each.
 
 Under each table, the TLB shootdown interrupts (x86's ``TLB`` row of
 /proc/interrupts) per 1000 calls on 64 KiB, from a second boot with two
