@@ -145,12 +145,29 @@ build_all() {
 #   /lazyfree/lazyfree.ko
 #   /lazyfree/lf_leakprobe.ko  kmemleak's control (make check-debug only)
 #   /lazyfree/lf_livepatch.ko  lazyfree_livepatch's (CONFIG_LIVEPATCH only)
-#   /lazyfree/mods/loop.ko     the kernel's loop driver (lazyfree_reclaim.sh)
+#   /lazyfree/mods/            the kernel's loop.ko and squashfs.ko, and
+#                              reclaim.squashfs (lazyfree_reclaim.sh)
 #   /lazyfree/bin/       lazyfreectl, every executable in
 #                        userspace/tests/build/ and in <selftests OUT>/bin/
 #                        (helpers the tests call; on PATH)
 #   /lazyfree/tests/     every file in <selftests OUT>/ (executables run)
 # Dynamically linked programs bring their shared libraries along.
+# A squashfs image holding one sparse file of 100 MiB ("data"): 4 KiB,
+# and 100 MiB of page cache once read (lazyfree_reclaim.sh).
+reclaim_image() {
+	local img=$BUILD/reclaim.squashfs
+	if [ ! -s "$img" ]; then
+		rm -rf "$BUILD/reclaim.d"
+		mkdir -p "$BUILD/reclaim.d"
+		truncate -s 100M "$BUILD/reclaim.d/data"
+		mksquashfs "$BUILD/reclaim.d" "$img" -noappend -quiet -no-progress >/dev/null ||
+			{ log "check: mksquashfs failed; lazyfree_reclaim.sh will skip"; rm -f "$img"; }
+		rm -rf "$BUILD/reclaim.d"
+	fi
+	[ -s "$img" ] && cp "$img" "$1"
+	return 0
+}
+
 pack_initramfs() {
 	local rel=$1 stage=$BUILD/kernels/$rel/stage t
 	initramfs_base "$stage"
@@ -160,8 +177,9 @@ pack_initramfs() {
 			cp "$BUILD/kernels/$rel/$t" "$stage/lazyfree/"
 		fi
 	done
-	kernel_loop_ko "$rel" "$stage/lazyfree/mods" ||
-		log "check: $rel: no loop.ko; lazyfree_reclaim.sh will skip"
+	kernel_fs_mods "$rel" "$stage/lazyfree/mods" ||
+		log "check: $rel: no loop.ko or squashfs.ko; lazyfree_reclaim.sh will skip"
+	reclaim_image "$stage/lazyfree/mods/reclaim.squashfs"
 	if [ "$USERSPACE_OK" = 0 ]; then
 		initramfs_add "$stage" "$(userspace_dir)/lazyfreectl" /lazyfree/bin/lazyfreectl
 	fi

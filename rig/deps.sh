@@ -7,7 +7,7 @@
 HOST_PKGS="make gcc gcc-12 libc6-dev binutils pkg-config libelf-dev
 	libssl3 zlib1g pahole kmod perl qemu-system-x86 busybox-static
 	cpio gzip zstd xz-utils bash coreutils python3 libsmartcols-dev debootstrap curl
-	golang-go libjemalloc-dev
+	golang-go libjemalloc-dev squashfs-tools
 	$KSRC_PKG"
 
 pkg_installed() {

@@ -273,39 +273,47 @@ kernel_fetch() {
 	echo "$want" >"$dir/complete"
 }
 
-# The kernel's loop.ko, uncompressed, into <outdir> (lazyfree_reclaim.sh
-# reads page cache from a loop device: Debian builds no block driver in).
-# From the image package, or linux-modules-<rel> where the image is
-# linux-binary-<rel> (7.x); cached as $CACHE/kernels/<rel>/loop.ko.
-# Nothing to do where the kernel has the driver built in; returns 1
-# (logged) where the archive has none.
-kernel_loop_ko() {
-	local rel=$1 out=$2 dir pkg deb f
-	dir=$(kernel_dir "$rel")
-	grep -q '^CONFIG_BLK_DEV_LOOP=y' "$(kernel_kdir "$rel")/.config" 2>/dev/null && return 0
-	if [ ! -s "$dir/loop.ko" ]; then
-		pkg=$(kernel_image_pkg "$rel")
-		case $pkg in linux-binary-*) pkg=linux-modules-$rel ;; esac
-		# deb_fetch dies on failure: a subshell keeps the run going
-		deb=$( (deb_fetch "$pkg" "$(kernel_suite "$rel")" "$(kernel_version "$rel")" \
-			"$(kernel_arch "$rel")") ) || { log "kernels: $rel: no $pkg for loop.ko"; return 1; }
-		rm -rf "$dir/loop.tmp"
-		mkdir -p "$dir/loop.tmp"
-		dpkg-deb --fsys-tarfile "$deb" |
-			tar -x -C "$dir/loop.tmp" --wildcards '*/kernel/drivers/block/loop.ko*'
-		f=$(find "$dir/loop.tmp" -name 'loop.ko*' | head -n 1)
-		case $f in
-		*.ko.xz) xz -dc "$f" ;;
-		*.ko.zst) zstd -dc "$f" ;;
-		*.ko.gz) gzip -dc "$f" ;;
-		*.ko) cat "$f" ;;
-		*) false ;;
-		esac >"$dir/loop.ko.part" && mv "$dir/loop.ko.part" "$dir/loop.ko"
-		rm -rf "$dir/loop.tmp" "$dir/loop.ko.part"
-		[ -s "$dir/loop.ko" ] || { log "kernels: $rel: no loop.ko in $pkg"; return 1; }
-	fi
-	mkdir -p "$out"
-	cp "$dir/loop.ko" "$out/loop.ko"
+# The kernel's loop.ko and squashfs.ko, uncompressed, into <outdir>:
+# lazyfree_reclaim.sh reads page cache from a squashfs image on a loop
+# device, and Debian builds neither in.  From the image package, or
+# linux-modules-<rel> where the image is linux-binary-<rel> (7.x); cached
+# in $CACHE/kernels/<rel>/mods/.  A driver the kernel has built in is
+# skipped; returns 1 (logged) where the archive lacks one.
+KERNEL_FS_MODS="BLK_DEV_LOOP:drivers/block/loop SQUASHFS:fs/squashfs/squashfs"
+
+kernel_fs_mods() {
+	local rel=$1 out=$2 dir pkg deb f m config path name
+	dir=$(kernel_dir "$rel")/mods
+	config=$(kernel_kdir "$rel")/.config
+	mkdir -p "$dir" "$out"
+	for m in $KERNEL_FS_MODS; do
+		grep -q "^CONFIG_${m%%:*}=y" "$config" 2>/dev/null && continue
+		path=${m#*:}
+		name=${path##*/}.ko
+		if [ ! -s "$dir/$name" ]; then
+			if [ -z "${deb:-}" ]; then
+				pkg=$(kernel_image_pkg "$rel")
+				case $pkg in linux-binary-*) pkg=linux-modules-$rel ;; esac
+				# deb_fetch dies on failure: a subshell keeps the run going
+				deb=$( (deb_fetch "$pkg" "$(kernel_suite "$rel")" "$(kernel_version "$rel")" \
+					"$(kernel_arch "$rel")") ) || { log "kernels: $rel: no $pkg for $name"; return 1; }
+			fi
+			rm -rf "$dir/tmp"
+			mkdir -p "$dir/tmp"
+			dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir/tmp" --wildcards "*/kernel/$path.ko*"
+			f=$(find "$dir/tmp" -name "$name*" | head -n 1)
+			case $f in
+			*.ko.xz) xz -dc "$f" ;;
+			*.ko.zst) zstd -dc "$f" ;;
+			*.ko.gz) gzip -dc "$f" ;;
+			*.ko) cat "$f" ;;
+			*) false ;;
+			esac >"$dir/$name.part" && mv "$dir/$name.part" "$dir/$name"
+			rm -rf "$dir/tmp" "$dir/$name.part"
+			[ -s "$dir/$name" ] || { log "kernels: $rel: no $name in ${pkg:-the package}"; return 1; }
+		fi
+		cp "$dir/$name" "$out/$name"
+	done
 }
 
 # The load gate checks a build against its kernel's BTF: where the headers

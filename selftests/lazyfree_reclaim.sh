@@ -4,30 +4,28 @@
 # lazyfreectl reclaim takes what was lazily freed and leaves the page
 # cache, in the guest (busybox ash).
 #
-# A cgroup (mode free) holds MIB MiB lazily freed by madvfree_helper and
-# MIB MiB of page cache, read twice as a working set is.  The page cache
-# is a loop device's (block-device page cache, on the same LRU lists as a
-# file's): no block driver is built into Debian's kernels, so the rig puts
-# the kernel's own loop.ko at /lazyfree/mods/loop.ko, and the loop's
-# backing file is a sparse file in the initramfs.  `reclaim` must take
-# >= 95% of the lazily freed memory and keep >= 90% of the page cache;
-# `reclaim --all` (the old behaviour) is then measured for comparison,
-# figures only.  Environment: LAZYFREECTL, CGROUP_ROOT, LAZYFREE_LANE,
+# A cgroup (mode free) holds 100 MiB lazily freed by madvfree_helper and
+# 100 MiB of page cache, a file read twice as a working set is.  The file
+# is on a squashfs image (as container image layers often are) on a loop
+# device: Debian builds neither driver in, so the rig puts the kernel's
+# own loop.ko and squashfs.ko and the image in /lazyfree/mods/.
+# `reclaim` must take >= 95% of the lazily freed memory and keep >= 90% of
+# the page cache; `reclaim --all` (the old behaviour) is then measured
+# beside it.  Environment: LAZYFREECTL, CGROUP_ROOT, LAZYFREE_LANE,
 # MADVFREE_HELPER as for lazyfreectl.sh.  Prints kselftest TAP.
 
 T=${LAZYFREECTL:-/lazyfree/bin/lazyfreectl}
 R=${CGROUP_ROOT:-/sys/fs/cgroup}
 LANE=${LAZYFREE_LANE:-v2}
 HELPER=${MADVFREE_HELPER:-$(dirname "$T")/madvfree_helper}
-LOOP_KO=${LAZYFREE_LOOP_KO:-/lazyfree/mods/loop.ko}
-MIB=${LAZYFREE_RECLAIM_MIB:-100}
+MODS=/lazyfree/mods
+MIB=100		# the size of the image's file
 CG=$R/lfreclaim.$$
 TMP=${TMPDIR:-/tmp}/lfreclaim.$$
 NTESTS=3
 n=0
 fail=0
 pids=""
-dev=""
 
 echo "TAP version 13"
 echo "1..$NTESTS"
@@ -56,7 +54,7 @@ cleanup() {
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	[ -n "$dev" ] && losetup -d "$dev" 2>/dev/null
+	umount "$TMP/mnt" 2>/dev/null
 	rmdir "$CG" 2>/dev/null
 	rm -rf "$TMP"
 }
@@ -68,12 +66,18 @@ mkdir -p "$TMP"
 echo +memory >"$R/cgroup.subtree_control" 2>/dev/null
 mkdir "$CG" || skip_all "cannot create $CG"
 [ -e "$CG/memory.reclaim" ] || skip_all "kernel $(uname -r) has no memory.reclaim (5.19+)"
+[ -f $MODS/reclaim.squashfs ] || skip_all "the rig put no $MODS/reclaim.squashfs (mksquashfs)"
 if [ ! -e /dev/loop-control ]; then
-	[ -f "$LOOP_KO" ] || skip_all "no loop driver: not built in, and the rig put no $LOOP_KO"
-	insmod "$LOOP_KO" || skip_all "insmod $LOOP_KO failed"
+	[ -f $MODS/loop.ko ] || skip_all "no loop driver: not built in, and the rig put no $MODS/loop.ko"
+	insmod $MODS/loop.ko || skip_all "insmod $MODS/loop.ko failed"
 fi
-truncate -s "${MIB}M" "$TMP/backing" || skip_all "cannot create the backing file"
-dev=$(losetup -f) && losetup "$dev" "$TMP/backing" || skip_all "losetup failed"
+if ! grep -q squashfs /proc/filesystems; then
+	[ -f $MODS/squashfs.ko ] || skip_all "no squashfs: not built in, and the rig put no $MODS/squashfs.ko"
+	insmod $MODS/squashfs.ko || skip_all "insmod $MODS/squashfs.ko failed"
+fi
+mkdir -p "$TMP/mnt"
+mount -t squashfs -o loop,ro $MODS/reclaim.squashfs "$TMP/mnt" || skip_all "cannot mount the squashfs image"
+data=$TMP/mnt/data
 "$T" set "$CG" free >/dev/null || skip_all "lazyfreectl set $CG free failed"
 
 kib() { awk -v k="$1" '$1 == k { print int($2 / 1024); exit }' "$CG/memory.stat"; }
@@ -88,8 +92,8 @@ lazy_kib() {
 
 # fill: MIB MiB of page cache (read twice) and MIB MiB lazily freed
 fill() {
-	sh -c 'echo $$ >"$1/cgroup.procs" && dd if="$2" of=/dev/null bs=1M 2>/dev/null &&
-		dd if="$2" of=/dev/null bs=1M 2>/dev/null' sh "$CG" "$dev" || return 1
+	sh -c 'echo $$ >"$1/cgroup.procs" && cat "$2" >/dev/null && cat "$2" >/dev/null' \
+		sh "$CG" "$data" || return 1
 	rm -f "$TMP/ready"
 	sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" "$3" "$4"' sh \
 		"$CG" "$HELPER" "$MIB" "$TMP/ready" &

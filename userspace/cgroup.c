@@ -412,12 +412,11 @@ int lf_glob(const char *pattern, struct lf_cgroup **out, size_t *n)
 	return 0;
 }
 
-/* LazyFree of smaps_rollup, summed over the processes in DIR/cgroup.procs */
-static int procs_lazyfree(const char *dir, uint64_t *sum)
+/* FN on every process in DIR/cgroup.procs; a cgroup removed meanwhile has none */
+static int procs_each(const char *dir, lf_proc_fn fn, void *arg)
 {
-	char path[LF_PATH_MAX + 32], line[256];
-	unsigned long long kb;
-	FILE *procs, *f;
+	char path[LF_PATH_MAX + 32];
+	FILE *procs;
 	long pid;
 	int ret = 0;
 
@@ -425,40 +424,79 @@ static int procs_lazyfree(const char *dir, uint64_t *sum)
 	procs = lf_fopen(path);
 	if (!procs) {
 		ret = -errno;
-		if (ret != -ENOENT)	/* removed meanwhile: nothing left */
-			lf_err(path, "read failed", NULL, ret);
-		return ret == -ENOENT ? 0 : ret;
+		if (ret == -ENOENT)
+			return 0;
+		lf_err(path, "read failed", NULL, ret);
+		return ret;
 	}
-	while (fscanf(procs, "%ld", &pid) == 1) {
-		snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
-		f = lf_fopen(path);
-		if (!f && (errno == ENOENT || errno == ESRCH))
-			continue;	/* exited meanwhile */
-		if (!f) {
-			ret = -errno;
-			lf_err(path, "read failed", NULL, ret);
-			break;
-		}
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "LazyFree: %llu kB", &kb) == 1)
-				*sum += kb * 1024;
-		fclose(f);
-	}
+	while (!ret && fscanf(procs, "%ld", &pid) == 1)
+		ret = fn(pid, arg);
 	fclose(procs);
 	return ret;
 }
 
-static uint64_t *walk_sum;
-static int walk_ret;
+static struct {
+	lf_proc_fn fn;
+	void *arg;
+	int ret;
+} walk;
 
-static int lazyfree_cb(const char *path, const struct stat *st, int type,
-		       struct FTW *ftw)
+static int each_cb(const char *path, const struct stat *st, int type,
+		   struct FTW *ftw)
 {
 	(void)st;
 	(void)ftw;
 	if (type == FTW_D)
-		walk_ret = procs_lazyfree(lf_logical_path(path), walk_sum);
-	return walk_ret;
+		walk.ret = procs_each(lf_logical_path(path), walk.fn, walk.arg);
+	return walk.ret;
+}
+
+/*
+ * FN(pid, ARG) on every process of the cgroup at logical path DIR, and with
+ * SUBTREE of its descendants too, until FN returns non-zero.  FN skips a
+ * process that exits meanwhile.
+ */
+int lf_for_each_proc(const char *dir, bool subtree, lf_proc_fn fn, void *arg)
+{
+	char real[LF_PATH_MAX];
+	int ret;
+
+	if (!subtree)
+		return procs_each(dir, fn, arg);
+	ret = lf_real_path(dir, real, sizeof(real));
+	if (ret < 0)
+		return ret;
+	walk.fn = fn;
+	walk.arg = arg;
+	walk.ret = 0;
+	if (nftw(real, each_cb, 16, FTW_PHYS) < 0 && !walk.ret)
+		walk.ret = -errno;
+	return walk.ret;
+}
+
+/* LazyFree of the process's smaps_rollup, added to *(uint64_t *)ARG */
+static int pid_lazyfree(long pid, void *arg)
+{
+	char path[64], line[256];
+	unsigned long long kb;
+	uint64_t *sum = arg;
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", pid);
+	f = lf_fopen(path);
+	if (!f) {
+		ret = -errno;
+		if (ret == -ENOENT || ret == -ESRCH)
+			return 0;	/* exited meanwhile */
+		lf_err(path, "read failed", NULL, ret);
+		return ret;
+	}
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "LazyFree: %llu kB", &kb) == 1)
+			*sum += kb * 1024;
+	fclose(f);
+	return 0;
 }
 
 /*
@@ -468,20 +506,8 @@ static int lazyfree_cb(const char *path, const struct stat *st, int type,
  */
 int lf_lazyfree(const char *dir, bool subtree, uint64_t *sum)
 {
-	char real[LF_PATH_MAX];
-	int ret;
-
 	*sum = 0;
-	if (!subtree)
-		return procs_lazyfree(dir, sum);
-	ret = lf_real_path(dir, real, sizeof(real));
-	if (ret < 0)
-		return ret;
-	walk_sum = sum;
-	walk_ret = 0;
-	if (nftw(real, lazyfree_cb, 16, FTW_PHYS) < 0 && !walk_ret)
-		walk_ret = -errno;
-	return walk_ret;
+	return lf_for_each_proc(dir, subtree, pid_lazyfree, sum);
 }
 
 int lf_track(uint64_t id, bool *added)

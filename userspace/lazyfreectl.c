@@ -39,6 +39,7 @@ struct opts {
 	bool prune;
 	bool check;
 	bool all;
+	bool dry_run;
 };
 
 /* list columns */
@@ -542,82 +543,83 @@ static int cmd_metrics(int argc, char **argv, struct opts *o)
 }
 
 /*
- * memory.reclaim (5.19+) reclaims from the cgroup's LRU lists; it answers
- * EAGAIN once it could not reclaim the whole amount, after having dropped
- * what it could.  Lazily freed pages sit on the file LRU, clean and
- * unmapped-on-reclaim, so asking for their amount with swappiness=0 (6.10+;
- * older kernels refuse the key and get the amount alone) takes them and
- * leaves anonymous memory alone; page cache older than them may go with
- * them (the admin guide has the figures).
+ * reclaim: exactly the pages the cgroup's processes have lazily freed
+ * (reclaim.c); --all: the old way, memory.reclaim (5.19+) for the whole of
+ * memory.current, again while it keeps falling (it answers EAGAIN once it
+ * could not reclaim all, after having dropped what it could).
  */
 #define NO_CURRENT "not available (root cgroup, or memory controller off " \
 	"for this cgroup)"
 #define NO_RECLAIM "not available (kernel before 5.19)"
 #define RECLAIM_ROUNDS 16
 
-struct reclaim {
-	char rec_path[LF_PATH_MAX + 32];
-	bool no_swappiness;	/* the kernel refused "swappiness=0" */
-};
-
-/* One write of BYTES to memory.reclaim; EAGAIN (not all of it) is fine. */
-static int reclaim_write(struct reclaim *r, uint64_t bytes, bool anon)
+static int reclaim_all(const struct lf_cgroup *cg)
 {
-	char val[64];
-	int ret;
+	char rec_path[LF_PATH_MAX + 32], cur_path[LF_PATH_MAX + 32], val[32];
+	enum lf_hierarchy h;
+	struct stat st;
+	uint64_t now, cur;
+	int i, ret;
 
-	snprintf(val, sizeof(val), "%llu%s", (unsigned long long)bytes,
-		 anon || r->no_swappiness ? "" : " swappiness=0");
-	ret = lf_write_attr(r->rec_path, val);
-	if (ret == -EINVAL && !anon && !r->no_swappiness) {
-		r->no_swappiness = true;
-		return reclaim_write(r, bytes, anon);
+	if (lf_hierarchy(&h))
+		return -EINVAL;
+	if (h == LF_V1) {
+		lf_errmsg(cg->abs, "reclaim --all needs cgroup v2 memory.reclaim",
+			  "v1", strerror(EOPNOTSUPP));
+		return -EOPNOTSUPP;
 	}
-	if (ret < 0 && ret != -EAGAIN) {
-		lf_err(r->rec_path, "write failed", val, ret);
+	snprintf(rec_path, sizeof(rec_path), "%s/memory.reclaim", cg->abs);
+	snprintf(cur_path, sizeof(cur_path), "%s/memory.current", cg->abs);
+	ret = lf_read_u64(cur_path, &cur);
+	if (ret < 0) {
+		lf_err(cur_path, ret == -ENOENT ? NO_CURRENT : "read failed",
+		       NULL, ret);
 		return ret;
+	}
+	ret = lf_stat(rec_path, &st);
+	if (ret < 0) {
+		lf_err(rec_path, ret == -ENOENT ? NO_RECLAIM : "not available",
+		       NULL, ret);
+		return ret;
+	}
+	for (i = 0; i < RECLAIM_ROUNDS && cur; i++) {
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)cur);
+		ret = lf_write_attr(rec_path, val);
+		if (ret < 0 && ret != -EAGAIN) {
+			lf_err(rec_path, "write failed", val, ret);
+			return ret;
+		}
+		if (lf_read_u64(cur_path, &now) < 0 || now >= cur ||
+		    ret == -EAGAIN)
+			break;
+		cur = now;
 	}
 	return 0;
 }
 
-/*
- * Ask for FIGURE (the cgroup's lazily freed memory, or with --all its
- * memory.current) until it is zero or stops falling.
- */
-static int reclaim_loop(struct reclaim *r, const struct lf_cgroup *cg,
-			const char *cur_path, bool all, uint64_t *figure)
+/* "<before> -> <after>" of memory.current where the cgroup has one */
+static void current_part(const struct opts *o, const struct lf_cgroup *cg,
+			 uint64_t before, bool have, char *out, size_t size)
 {
+	char path[LF_PATH_MAX + 32], b[32], a[32];
 	uint64_t now;
-	int i, ret;
 
-	for (i = 0; i < RECLAIM_ROUNDS && *figure; i++) {
-		ret = reclaim_write(r, *figure, all);
-		if (ret < 0)
-			return ret;
-		ret = all ? lf_read_u64(cur_path, &now) :
-			    lf_lazyfree(cg->abs, true, &now);
-		if (ret < 0) {
-			lf_err(all ? cur_path : cg->abs, "read failed", NULL,
-			       ret);
-			return ret;
-		}
-		if (now >= *figure) {
-			*figure = now < *figure ? now : *figure;
-			break;
-		}
-		*figure = now;
-	}
-	return 0;
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/memory.current", cg->abs);
+	if (!have || lf_read_u64(path, &now) < 0)
+		return;
+	fmt_size(o, before, b, sizeof(b));
+	fmt_size(o, now, a, sizeof(a));
+	snprintf(out, size, ", memory.current %s -> %s", b, a);
 }
 
 static int cmd_reclaim(int argc, char **argv, struct opts *o)
 {
-	char cur_path[LF_PATH_MAX + 32], s[4][32];
-	uint64_t before, after, lazy_before, lazy;
-	struct reclaim r = { .no_swappiness = false };
+	char path[LF_PATH_MAX + 32], before_s[32], after_s[32], asked_s[32];
+	char cur_s[96];
+	uint64_t lazy_before, lazy, asked = 0, cur = 0;
 	struct lf_cgroup cg;
-	enum lf_hierarchy h;
-	struct stat st;
+	bool have_cur;
 	int ret;
 
 	if (argc != 1) {
@@ -631,46 +633,28 @@ static int cmd_reclaim(int argc, char **argv, struct opts *o)
 		lf_err(NULL, "no such cgroup", argv[0], ENOENT);
 		return 1;
 	}
-	if (lf_hierarchy(&h))
-		return 1;
-	snprintf(r.rec_path, sizeof(r.rec_path), "%s/memory.reclaim", cg.abs);
-	snprintf(cur_path, sizeof(cur_path), "%s/memory.current", cg.abs);
-	if (h == LF_V1) {
-		lf_errmsg(cg.abs, "reclaim needs cgroup v2 memory.reclaim",
-			  "v1", strerror(EOPNOTSUPP));
-		return 1;
-	}
-	ret = lf_read_u64(cur_path, &before);
-	if (ret < 0) {
-		lf_err(cur_path, ret == -ENOENT ? NO_CURRENT : "read failed",
-		       NULL, ret);
-		return 1;
-	}
-	ret = lf_stat(r.rec_path, &st);
-	if (ret < 0) {
-		lf_err(r.rec_path, ret == -ENOENT ? NO_RECLAIM : "not available",
-		       NULL, ret);
-		return 1;
-	}
+	snprintf(path, sizeof(path), "%s/memory.current", cg.abs);
+	have_cur = !lf_read_u64(path, &cur);
 	ret = lf_lazyfree(cg.abs, true, &lazy_before);
-	if (ret < 0) {
-		lf_err(cg.abs, "cannot read the lazily freed amount", NULL,
-		       ret);
+	if (ret < 0)
 		return 1;
+	if (o->all)
+		ret = reclaim_all(&cg);
+	else
+		ret = lf_pageout_lazyfree(cg.abs, o->dry_run, &asked);
+	if (ret < 0 || lf_lazyfree(cg.abs, true, &lazy) < 0)
+		return 1;
+	fmt_size(o, lazy_before, before_s, sizeof(before_s));
+	fmt_size(o, lazy, after_s, sizeof(after_s));
+	if (o->dry_run) {
+		fmt_size(o, asked, asked_s, sizeof(asked_s));
+		printf("%s: lazily freed %s, would page out %s\n", cg.rel,
+		       before_s, asked_s);
+		return 0;
 	}
-	lazy = lazy_before;
-	after = before;
-	if (reclaim_loop(&r, &cg, cur_path, o->all, o->all ? &after : &lazy))
-		return 1;
-	if ((o->all && lf_lazyfree(cg.abs, true, &lazy) < 0) ||
-	    (!o->all && lf_read_u64(cur_path, &after) < 0))
-		return 1;
-	fmt_size(o, lazy_before, s[0], sizeof(s[0]));
-	fmt_size(o, lazy, s[1], sizeof(s[1]));
-	fmt_size(o, before, s[2], sizeof(s[2]));
-	fmt_size(o, after, s[3], sizeof(s[3]));
-	printf("%s: lazily freed %s -> %s, memory.current %s -> %s\n",
-	       cg.rel, s[0], s[1], s[2], s[3]);
+	current_part(o, &cg, cur, have_cur, cur_s, sizeof(cur_s));
+	printf("%s: lazily freed %s -> %s%s\n", cg.rel, before_s, after_s,
+	       cur_s);
 	return 0;
 }
 
@@ -697,7 +681,7 @@ static const struct command commands[] = {
 	{ "metrics", cmd_metrics, false, "",
 	  "Prometheus text for node_exporter's textfile collector" },
 	{ "reclaim", cmd_reclaim, true, "CGROUP",
-	  "reclaim the cgroup's lazily freed memory now (cgroup v2)" },
+	  "drop the lazily freed memory of the cgroup's subtree now" },
 };
 
 static void usage(void)
@@ -726,8 +710,9 @@ static void usage(void)
 	       "     --prune          apply: FILE is the whole policy (unlisted cgroups\n"
 	       "                      inherit; no default line: the load-time default)\n"
 	       "     --check          apply: check FILE's syntax only (no module needed)\n"
-	       "     --all            reclaim: all of memory.current, not just what was\n"
-	       "                      lazily freed\n"
+	       "     --all            reclaim: all of memory.current through memory.reclaim,\n"
+	       "                      not just what was lazily freed\n"
+	       "     --dry-run        reclaim: only say how much would be paged out\n"
 	       " -h, --help           display this help\n"
 	       " -V, --version        display version\n");
 	printf("\nAvailable list columns:\n");
@@ -772,6 +757,7 @@ int main(int argc, char **argv)
 		{ "prune", no_argument, NULL, 'P' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "all", no_argument, NULL, 'A' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -810,6 +796,9 @@ int main(int argc, char **argv)
 			break;
 		case 'A':
 			o.all = true;
+			break;
+		case 'D':
+			o.dry_run = true;
 			break;
 		case 'h':
 			usage();

@@ -72,6 +72,8 @@ int lf_resolve(const char *arg, struct lf_cgroup *cg, bool report);
 int lf_id_to_dir(uint64_t id, struct lf_cgroup *cg);
 bool lf_is_tracked(uint64_t id);
 int lf_track(uint64_t id, bool *added);
+typedef int (*lf_proc_fn)(long pid, void *arg);
+int lf_for_each_proc(const char *dir, bool subtree, lf_proc_fn fn, void *arg);
 int lf_lazyfree(const char *dir, bool subtree, uint64_t *sum);
 bool lf_is_pattern(const char *arg);
 int lf_glob(const char *pattern, struct lf_cgroup **out, size_t *n);
@@ -79,6 +81,9 @@ void lf_cgroup_attr(uint64_t id, const char *name, char *out, size_t size);
 
 /* apply.c */
 int lf_cmd_apply_file(const char *file, bool prune, bool check_only);
+
+/* reclaim.c */
+int lf_pageout_lazyfree(const char *dir, bool dry_run, uint64_t *bytes);
 
 /* metrics.c */
 int lf_cmd_metrics_print(void);

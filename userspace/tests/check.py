@@ -278,7 +278,7 @@ def numeric_id_resolves_to_directory_by_walk():
     d = f.real(f.mnt + '/system.slice/bar.service')
     f.write(f.mnt + '/system.slice/bar.service/memory.current', '1000')
     f.write(f.mnt + '/system.slice/bar.service/memory.reclaim', '')
-    rc, out, err = f.run('-b', 'reclaim', str(os.stat(d).st_ino))
+    rc, out, err = f.run('-b', 'reclaim', '--all', str(os.stat(d).st_ino))
     eq((rc, out, err), (0, '/system.slice/bar.service: lazily freed 0 -> 0, '
                         'memory.current 1000 -> 1000\n', ''))
     rc, out, err = f.run('reclaim', '999999999')
@@ -775,25 +775,6 @@ def promcheck_rejects_bad_text():
 
 # --- reclaim ----------------------------------------------------------------
 
-@test
-def reclaim_errors():
-    f = standard()
-    rc, out, err = f.run('reclaim', 'kubepods.slice')
-    eq((rc, err), (1, 'lazyfreectl: /sys/fs/cgroup/kubepods.slice/memory.current: '
-                   'not available (root cgroup, or memory controller off for '
-                   'this cgroup): No such file or directory\n'))
-    f.write(f.mnt + '/kubepods.slice/memory.current', '4096')
-    rc, out, err = f.run('reclaim', 'kubepods.slice')
-    eq((rc, err), (1, 'lazyfreectl: /sys/fs/cgroup/kubepods.slice/memory.reclaim: '
-                   'not available (kernel before 5.19): No such file or directory\n'))
-    f.cleanup()
-    f = standard('v1')
-    rc, out, err = f.run('reclaim', 'kubepods.slice')
-    eq((rc, err), (1, 'lazyfreectl: /sys/fs/cgroup/memory/kubepods.slice: reclaim '
-                   'needs cgroup v2 memory.reclaim (v1): Operation not supported\n'))
-    f.cleanup()
-
-
 def lazy_procs(f, rel, pids_kb):
     """Processes in cgroup rel whose smaps_rollup says LazyFree: kb."""
     d = f.mnt + rel
@@ -804,31 +785,27 @@ def lazy_procs(f, rel, pids_kb):
 
 
 @test
-def reclaim_asks_for_the_subtrees_lazily_freed_memory():
+def reclaim_all_errors():
     f = standard()
-    d = f.mnt + '/kubepods.slice'
-    f.write(d + '/memory.current', str(300 << 20))
-    f.write(d + '/memory.reclaim', '')
-    lazy_procs(f, '/kubepods.slice', {101: 1024})
-    lazy_procs(f, '/kubepods.slice/pod1', {102: 2048, 103: 4})
-    out = ok(*f.run('reclaim', '/sys/fs/cgroup/kubepods.slice'))
-    # nothing reacts here: the figure does not fall, so one round
-    eq(out, '/kubepods.slice: lazily freed 3M -> 3M, memory.current '
-       '300M -> 300M\n')
-    eq(f.read(d + '/memory.reclaim'), f'{3076 << 10} swappiness=0\n')
-    # nothing lazily freed: nothing asked
-    f.write(d + '/memory.reclaim', '')
-    lazy_procs(f, '/kubepods.slice', {})
-    lazy_procs(f, '/kubepods.slice/pod1', {})
-    eq(ok(*f.run('-b', 'reclaim', 'kubepods.slice')),
-       f'/kubepods.slice: lazily freed 0 -> 0, memory.current {300 << 20} -> '
-       f'{300 << 20}\n')
-    eq(f.read(d + '/memory.reclaim'), '')
+    rc, out, err = f.run('reclaim', '--all', 'kubepods.slice')
+    eq((rc, err), (1, 'lazyfreectl: /sys/fs/cgroup/kubepods.slice/memory.current: '
+                   'not available (root cgroup, or memory controller off for '
+                   'this cgroup): No such file or directory\n'))
+    f.write(f.mnt + '/kubepods.slice/memory.current', '4096')
+    rc, out, err = f.run('reclaim', '--all', 'kubepods.slice')
+    eq((rc, err), (1, 'lazyfreectl: /sys/fs/cgroup/kubepods.slice/memory.reclaim: '
+                   'not available (kernel before 5.19): No such file or directory\n'))
+    f.cleanup()
+    f = standard('v1')
+    rc, out, err = f.run('reclaim', '--all', 'kubepods.slice')
+    eq((rc, err), (1, 'lazyfreectl: /sys/fs/cgroup/memory/kubepods.slice: reclaim '
+                   '--all needs cgroup v2 memory.reclaim (v1): Operation not '
+                   'supported\n'))
     f.cleanup()
 
 
 @test
-def reclaim_all_asks_for_memory_current():
+def reclaim_all_writes_memory_current():
     f = standard()
     d = f.mnt + '/kubepods.slice'
     f.write(d + '/memory.current', str(300 << 20))
@@ -838,6 +815,93 @@ def reclaim_all_asks_for_memory_current():
        '300M -> 300M\n')
     eq(f.read(d + '/memory.reclaim'), f'{300 << 20}\n')
     f.cleanup()
+
+
+def fake_pages(f, pid, vmas, flags):
+    """/proc/PID/smaps with VMAS [(start, end, lazy_kb)], its pagemap (page
+    i of the process maps frame i) and /proc/kpageflags (frame i: FLAGS[i])."""
+    lines = []
+    for start, end, kb in vmas:
+        lines += [f'{start:x}-{end:x} rw-p 00000000 00:00 0', 'Size: 4 kB',
+                  'AnonHugePages:         0 kB', f'LazyFree: {kb} kB']
+    f.write(f'/proc/{pid}/smaps', '\n'.join(lines))
+    f.write(f'/proc/{pid}/smaps_rollup',
+            f'LazyFree: {sum(kb for _, _, kb in vmas)} kB')
+    top = max(end for _, end, _ in vmas) // 4096
+    pm = bytearray(top * 8)
+    for start, end, kb in vmas:
+        for page in range(start // 4096, end // 4096):
+            pm[page * 8:page * 8 + 8] = ((1 << 63) | page).to_bytes(8, 'little')
+    with open(f.real(f'/proc/{pid}/pagemap'), 'wb') as fh:
+        fh.write(pm)
+    kf = bytearray(top * 8)
+    for page, fl in flags.items():
+        kf[page * 8:page * 8 + 8] = fl.to_bytes(8, 'little')
+    with open(f.real('/proc/kpageflags'), 'wb') as fh:
+        fh.write(kf)
+
+
+@test
+def reclaim_dry_run_picks_anon_pages_that_are_not_swapbacked():
+    f = standard()
+    anon, swapbacked = 1 << 12, 1 << 14
+    base = 0x10000000
+    p0 = base // 4096
+    # VMA 1 (LazyFree > 0): pages 0-3 lazily freed, 4 in use (swapbacked),
+    # 5 page cache; VMA 2 (LazyFree 0) is not even scanned
+    flags = {p0: anon, p0 + 1: anon, p0 + 2: anon, p0 + 3: anon,
+             p0 + 4: anon | swapbacked, p0 + 5: 0,
+             p0 + 16: anon, p0 + 17: anon}
+    fake_pages(f, 4242, [(base, base + 6 * 4096, 16),
+                         (base + 16 * 4096, base + 18 * 4096, 0)], flags)
+    f.write(f.mnt + '/kubepods.slice/pod1/cgroup.procs', '4242')
+    eq(ok(*f.run('-b', '--dry-run', 'reclaim', 'kubepods.slice')),
+       f'/kubepods.slice: lazily freed {16 << 10}, would page out {4 * 4096}\n')
+    os.remove(f.real('/proc/kpageflags'))
+    eq(f.run('--dry-run', 'reclaim', 'kubepods.slice'),
+       (1, '', 'lazyfreectl: /proc/kpageflags: read failed: No such file or '
+        'directory\n'))
+    f.cleanup()
+
+
+@test
+def reclaim_drops_a_real_process_lazily_freed_pages():
+    helper = os.path.join(HERE, 'build', 'madvfree_helper')
+    if os.geteuid() != 0 or not os.access('/proc/kpageflags', os.R_OK):
+        return 'SKIP needs root and /proc/kpageflags'
+    if not os.access(helper, os.X_OK):
+        return 'SKIP tests/build/madvfree_helper not built'
+    f = standard()
+    ready = os.path.join(f.tmp, 'ready')
+    p = subprocess.Popen([helper, '32', ready])
+    try:
+        for _ in range(100):
+            if os.path.exists(ready) and open(ready).read():
+                break
+            subprocess.run(['sleep', '0.05'])
+        eq(open(ready).read(), 'ready 0 0\n')
+        os.symlink(f'/proc/{p.pid}', f.real(f'/proc/{p.pid}'))
+        os.symlink('/proc/kpageflags', f.real('/proc/kpageflags'))
+        f.write(f.mnt + '/kubepods.slice/cgroup.procs', str(p.pid))
+
+        def lazy():
+            with open(f'/proc/{p.pid}/smaps_rollup') as r:
+                return next(int(ln.split()[1]) for ln in r
+                            if ln.startswith('LazyFree:'))
+        before = lazy()
+        rc, out, err = f.run('reclaim', 'kubepods.slice')
+        if rc and 'process_madvise' in err:
+            return f'SKIP this kernel refuses process_madvise: {err.strip()}'
+        eq((rc, err), (0, ''))
+        assert before >= 30 << 10, before
+        # all but a large folio the kernel split or left partly mapped
+        assert lazy() * 100 <= before, f'LazyFree {before} -> {lazy()} kB'
+        assert out.startswith('/kubepods.slice: lazily freed ') and \
+            out.endswith(' -> 0B\n'), out
+    finally:
+        p.kill()
+        p.wait()
+        f.cleanup()
 
 
 # --- general ---------------------------------------------------------------
