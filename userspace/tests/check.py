@@ -894,10 +894,10 @@ def reclaim_drops_a_real_process_lazily_freed_pages():
             return f'SKIP this kernel refuses process_madvise: {err.strip()}'
         eq((rc, err), (0, ''))
         assert before >= 30 << 10, before
-        # all but a large folio the kernel split or left partly mapped
+        # all but what still sat in a CPU's LRU batch (up to 15 pages
+        # whose PG_swapbacked the kernel clears only when it drains)
         assert lazy() * 100 <= before, f'LazyFree {before} -> {lazy()} kB'
-        assert out.startswith('/kubepods.slice: lazily freed ') and \
-            out.endswith(' -> 0B\n'), out
+        assert out.startswith('/kubepods.slice: lazily freed '), out
     finally:
         p.kill()
         p.wait()
