@@ -10,7 +10,7 @@
 # device: Debian builds neither driver in, so the rig puts the kernel's
 # own loop.ko and squashfs.ko and the image in /lazyfree/mods/.
 # `reclaim` must take >= 95% of the lazily freed memory and keep >= 90% of
-# the page cache; `reclaim --all` (the old behaviour) is then measured
+# the page cache; `reclaim --all` (memory.reclaim, 5.19+) is then measured
 # beside it.  Environment: LAZYFREECTL, CGROUP_ROOT, LAZYFREE_LANE,
 # MADVFREE_HELPER as for lazyfreectl.sh.  Prints kselftest TAP.
 
@@ -65,7 +65,6 @@ trap cleanup EXIT
 mkdir -p "$TMP"
 echo +memory >"$R/cgroup.subtree_control" 2>/dev/null
 mkdir "$CG" || skip_all "cannot create $CG"
-[ -e "$CG/memory.reclaim" ] || skip_all "kernel $(uname -r) has no memory.reclaim (5.19+)"
 [ -f $MODS/reclaim.squashfs ] || skip_all "the rig put no $MODS/reclaim.squashfs (mksquashfs)"
 if [ ! -e /dev/loop-control ]; then
 	[ -f $MODS/loop.ko ] || skip_all "no loop driver: not built in, and the rig put no $MODS/loop.ko"
@@ -144,12 +143,17 @@ fi
 # the same with --all, for the figures: the page cache goes too
 for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 pids=""
-if fill; then
+if [ ! -e "$CG/memory.reclaim" ]; then
+	n=$((n + 1))
+	echo "ok $n reclaim --all # SKIP kernel $(uname -r) has no memory.reclaim (5.19+)"
+elif fill; then
 	measure "reclaim --all" --all
 	[ "$rc" = 0 ] && [ $((lz1 * 20)) -le "$lz0" ] && result OK "reclaim --all: runs, lazily freed memory gone" ||
 		result FAIL "reclaim --all: runs, lazily freed memory gone"
 else
 	result FAIL "reclaim --all: refill"
 fi
-echo "# Totals: pass:$((n - fail)) fail:$fail xfail:0 xpass:0 skip:0 error:0"
+skipped=0
+[ -e "$CG/memory.reclaim" ] || skipped=1
+echo "# Totals: pass:$((n - fail - skipped)) fail:$fail xfail:0 xpass:0 skip:$skipped error:0"
 [ "$fail" = 0 ]
