@@ -141,13 +141,18 @@ check_install() {
 	EOF
 	)
 	have=$(files_under "$root")
-	local rc=0 vermagic
+	local rc=0 vermagic v
 	same_list layout "$want" "$have" || rc=1
 	vermagic=$(modinfo -F vermagic "$root/lib/modules/$rel/extra/module/lazyfree$(ko_suffix "$kdir")" 2>&1)
 	case $vermagic in
 	"$rel "*) ;;
 	*) echo "# installed module's vermagic: $vermagic (want $rel)"; rc=1 ;;
 	esac
+	v=$(modinfo -F version "$root/lib/modules/$rel/extra/module/lazyfree$(ko_suffix "$kdir")" 2>&1)
+	[ "$v" = "$(cat "$SRC/VERSION")" ] ||
+		{ echo "# installed module's version: '$v' (want VERSION's $(cat "$SRC/VERSION"))"; rc=1; }
+	"$root/$sbin/lazyfreectl" --version 2>&1 | grep -q "^lazyfreectl $(cat "$SRC/VERSION")" ||
+		{ echo "# lazyfreectl --version does not print VERSION"; rc=1; }
 	[ -x "$root/$sbin/lazyfreectl" ] && "$root/$sbin/lazyfreectl" --version >/dev/null 2>&1 ||
 		{ echo "# $sbin/lazyfreectl --version failed"; rc=1; }
 	for u in lazyfree.service lazyfree-apply.service; do
@@ -157,7 +162,7 @@ check_install() {
 	cmp -s "$PKGDIR/lazyfree.conf" "$root/etc/lazyfree.conf" &&
 		cmp -s "$PKGDIR/modprobe.d/lazyfree.conf" "$root/etc/modprobe.d/lazyfree.conf" ||
 		{ echo "# installed configs differ from packaging/"; rc=1; }
-	result $rc "install layout PREFIX=$prefix $rel: module in extra/, tool, man page, unit, configs"
+	result $rc "install layout PREFIX=$prefix $rel: module in extra/ (modinfo version = VERSION), tool, man page, units, configs"
 	LAST_ROOT=$root
 	LAST_UNITDIR=$unitdir
 }
