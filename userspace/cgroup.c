@@ -221,6 +221,27 @@ static int mount_of_module(char *mnt, size_t size)
 	return ret < 0 ? ret : lf_mount_point(h, mnt, size);
 }
 
+/*
+ * The hierarchy's mount point into MNT (no trailing '/'), and ARG with it
+ * stripped where ARG starts with it: what is left is a path inside.
+ */
+static int inside_mount(const char *arg, char *mnt, size_t size,
+			const char **rel)
+{
+	size_t mlen;
+	int ret = mount_of_module(mnt, size);
+
+	if (ret < 0)
+		return ret;
+	mlen = strlen(mnt);
+	while (mlen > 1 && mnt[mlen - 1] == '/')
+		mnt[--mlen] = '\0';
+	*rel = arg;
+	if (!strncmp(arg, mnt, mlen) && (arg[mlen] == '/' || !arg[mlen]))
+		*rel = arg + mlen;
+	return 0;
+}
+
 static uint64_t walk_id;
 static char walk_found[LF_PATH_MAX];
 
@@ -304,8 +325,7 @@ int lf_id_to_dir(uint64_t id, struct lf_cgroup *cg)
 int lf_resolve(const char *arg, struct lf_cgroup *cg, bool report)
 {
 	char mnt[LF_PATH_MAX];
-	const char *rel = arg;
-	size_t mlen;
+	const char *rel;
 	struct stat st;
 	uint64_t id;
 	int ret;
@@ -322,14 +342,9 @@ int lf_resolve(const char *arg, struct lf_cgroup *cg, bool report)
 			ret = 0;
 		return ret;
 	}
-	ret = mount_of_module(mnt, sizeof(mnt));
+	ret = inside_mount(arg, mnt, sizeof(mnt), &rel);
 	if (ret < 0)
 		return ret;
-	mlen = strlen(mnt);
-	while (mlen > 1 && mnt[mlen - 1] == '/')
-		mnt[--mlen] = '\0';
-	if (!strncmp(arg, mnt, mlen) && (arg[mlen] == '/' || !arg[mlen]))
-		rel = arg + mlen;
 	ret = normalize(rel, cg->rel, sizeof(cg->rel));
 	if (ret < 0) {
 		if (report)
@@ -367,21 +382,16 @@ int lf_glob(const char *pattern, struct lf_cgroup **out, size_t *n)
 	char mnt[LF_PATH_MAX], rel[LF_PATH_MAX], abs[LF_PATH_MAX];
 	char real[LF_PATH_MAX];
 	struct lf_cgroup *cg;
-	const char *p = pattern;
-	size_t mlen, i;
+	const char *p;
+	size_t i;
 	glob_t g;
 	int ret;
 
 	*out = NULL;
 	*n = 0;
-	ret = mount_of_module(mnt, sizeof(mnt));
+	ret = inside_mount(pattern, mnt, sizeof(mnt), &p);
 	if (ret < 0)
 		return ret;
-	mlen = strlen(mnt);
-	while (mlen > 1 && mnt[mlen - 1] == '/')
-		mnt[--mlen] = '\0';
-	if (!strncmp(p, mnt, mlen) && (p[mlen] == '/' || !p[mlen]))
-		p += mlen;
 	ret = normalize(p, rel, sizeof(rel));
 	if (!ret)
 		ret = join(mnt, rel, abs, sizeof(abs));

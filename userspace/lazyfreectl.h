@@ -98,6 +98,7 @@ struct lf_entry {
 	uint64_t freed;
 	uint64_t rewritten;
 	uint64_t pinned;
+	uint64_t lazyfree;	/* LazyFree now; filled only by those who ask */
 };
 
 int lf_read_entries(struct lf_entry **entries, size_t *n, int *failed);

@@ -84,7 +84,6 @@ struct node {
 	char mechs[LF_ATTR_MAX];	/* their mechanisms, in the same order */
 	struct lf_entry *e;
 	size_t n;
-	uint64_t *lazy;			/* LazyFree per entry */
 };
 
 static int read_or_report(const char *path, char *buf, size_t size)
@@ -154,15 +153,10 @@ static int read_node(struct node *nd)
 		ret = lf_read_entries(&nd->e, &nd->n, &failed);
 	if (!ret && failed)
 		ret = -EIO;
-	if (!ret && nd->n) {
-		nd->lazy = calloc(nd->n, sizeof(*nd->lazy));
-		if (!nd->lazy)
-			ret = -ENOMEM;
-	}
 	for (i = 0; !ret && i < nd->n; i++) {
 		snprintf(dir, sizeof(dir), "%s%s", strcmp(mnt, "/") ? mnt : "",
 			 strcmp(nd->e[i].path, "/") ? nd->e[i].path : "");
-		ret = lf_lazyfree(dir[0] ? dir : "/", false, &nd->lazy[i]);
+		ret = lf_lazyfree(dir[0] ? dir : "/", false, &nd->e[i].lazyfree);
 	}
 	return ret;
 }
@@ -233,13 +227,8 @@ static void node_metrics(const struct node *nd)
 		   offsetof(struct lf_entry, pinned));
 	family("lazyfree_lazyfree_bytes", "gauge",
 	       "Memory the cgroup's own processes have lazily freed and still hold (LazyFree of smaps_rollup); part of the cgroup's memory usage that the kernel reclaims first.");
-	for (i = 0; i < n; i++) {
-		if (shadowed(nd->e, n, i))
-			continue;
-		printf("lazyfree_lazyfree_bytes{cgroup=\"");
-		print_label_value(nd->e[i].path);
-		printf("\"} %llu\n", (unsigned long long)nd->lazy[i]);
-	}
+	per_cgroup("lazyfree_lazyfree_bytes", nd->e, n,
+		   offsetof(struct lf_entry, lazyfree));
 	family("lazyfree_cgroup_dontneed", "gauge",
 	       "1 if the cgroup's effective mode is dontneed, 0 if free.");
 	for (i = 0; i < n; i++) {
@@ -270,7 +259,6 @@ int lf_cmd_metrics_print(void)
 	if (up)
 		node_metrics(&nd);
 	free(nd.e);
-	free(nd.lazy);
 	if (fflush(stdout) || ferror(stdout)) {
 		lf_err("stdout", "write failed", NULL, errno ? errno : EIO);
 		return -EIO;
