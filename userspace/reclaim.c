@@ -132,9 +132,9 @@ static int scan_vma(struct pageout *po, int pagemap, uint64_t start,
 			if (!(pm[i] & PM_PRESENT) || !(pm[i] & PM_PFN_MASK))
 				continue;
 			ret = lazily_freed(po, pm[i] & PM_PFN_MASK);
+			if (ret > 0)
+				ret = add_page(po, addr);
 			if (ret < 0)
-				return ret;
-			if (ret && (ret = add_page(po, addr)) < 0)
 				return ret;
 		}
 	}
