@@ -627,6 +627,11 @@ static int cmd_reclaim(int argc, char **argv, struct opts *o)
 			  strerror(EINVAL));
 		return 1;
 	}
+	if (o->all && o->dry_run) {
+		lf_errmsg("reclaim", "--all and --dry-run exclude each other",
+			  NULL, strerror(EINVAL));
+		return 1;
+	}
 	if (lf_resolve(argv[0], &cg, true))
 		return 1;
 	if (!cg.have_dir) {

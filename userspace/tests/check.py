@@ -857,6 +857,9 @@ def reclaim_dry_run_picks_anon_pages_that_are_not_swapbacked():
     f.write(f.mnt + '/kubepods.slice/pod1/cgroup.procs', '4242')
     eq(ok(*f.run('-b', '--dry-run', 'reclaim', 'kubepods.slice')),
        f'/kubepods.slice: lazily freed {16 << 10}, would page out {4 * 4096}\n')
+    eq(f.run('--dry-run', '--all', 'reclaim', 'kubepods.slice'),
+       (1, '', 'lazyfreectl: reclaim: --all and --dry-run exclude each other: '
+        'Invalid argument\n'))
     os.remove(f.real('/proc/kpageflags'))
     eq(f.run('--dry-run', 'reclaim', 'kubepods.slice'),
        (1, '', 'lazyfreectl: /proc/kpageflags: read failed: No such file or '
