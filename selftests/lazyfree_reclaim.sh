@@ -55,8 +55,16 @@ cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	umount "$TMP/mnt" 2>/dev/null
+	id=$(stat -c %i "$CG" 2>/dev/null)
 	rmdir "$CG" 2>/dev/null
 	rm -rf "$TMP"
+	# the module forgets a removed cgroup within ~2 s: let the next test
+	# start from a settled list of tracked cgroups
+	i=0
+	while [ -n "$id" ] && [ -d "/sys/kernel/lazyfree/cgroups/$id" ] && [ $i -lt 50 ]; do
+		sleep 0.1 2>/dev/null || sleep 1
+		i=$((i + 1))
+	done
 }
 trap cleanup EXIT
 
