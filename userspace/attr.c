@@ -177,6 +177,16 @@ int lf_read_u64(const char *logical, uint64_t *val)
 	return lf_parse_u64(buf, val);
 }
 
+/* lf_read_attr(), saying which attribute could not be read */
+int lf_read_attr_report(const char *logical, char *buf, size_t size)
+{
+	int ret = lf_read_attr(logical, buf, size);
+
+	if (ret < 0)
+		lf_err(logical, "read failed", NULL, ret);
+	return ret;
+}
+
 /* "lazyfreectl: <subject>: <what> (<value>): <reason>" */
 void lf_errmsg(const char *subject, const char *what, const char *value,
 	       const char *reason)

@@ -510,6 +510,23 @@ static int pid_lazyfree(long pid, void *arg)
 }
 
 /*
+ * LazyFree of a tracked cgroup's own processes, its directory under the
+ * mount point MNT; -ENOENT: it was removed (or its path now names another).
+ */
+int lf_entry_lazyfree(const char *mnt, const struct lf_entry *e, uint64_t *sum)
+{
+	char dir[2 * LF_PATH_MAX];
+	struct stat st;
+
+	*sum = 0;
+	snprintf(dir, sizeof(dir), "%s%s", strcmp(mnt, "/") ? mnt : "",
+		 strcmp(e->path, "/") ? e->path : "");
+	if (lf_stat(dir[0] ? dir : "/", &st) < 0 || st.st_ino != e->id)
+		return -ENOENT;
+	return lf_lazyfree(dir[0] ? dir : "/", false, sum);
+}
+
+/*
  * Memory lazily freed right now (LazyFree of smaps_rollup, bytes) by the
  * processes of the cgroup at logical path DIR, and with SUBTREE of its
  * descendants too.  Slow: the kernel walks every process's page tables.

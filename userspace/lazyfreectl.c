@@ -163,21 +163,6 @@ static int set_cell(struct libscols_line *ln, size_t col, const char *data)
 	return 0;
 }
 
-/* LazyFree of the cgroup's own processes; -ENOENT: it was removed */
-static int lazyfree_of(const char *mnt, const struct lf_entry *e,
-		       uint64_t *sum)
-{
-	char dir[LF_PATH_MAX];
-	struct stat st;
-
-	*sum = 0;
-	snprintf(dir, sizeof(dir), "%s%s", mnt,
-		 strcmp(e->path, "/") ? e->path : "");
-	if (lf_stat(dir, &st) < 0 || st.st_ino != e->id)
-		return -ENOENT;		/* removed: no processes left */
-	return lf_lazyfree(dir, false, sum);
-}
-
 static int cmd_list(int argc, char **argv, struct opts *o)
 {
 	struct libscols_table *tb;
@@ -249,7 +234,7 @@ static int cmd_list(int argc, char **argv, struct opts *o)
 				fmt_size(o, e[i].pinned, buf, sizeof(buf));
 				break;
 			case COL_LAZYFREE:
-				ret = lazyfree_of(mnt, &e[i], &lazy);
+				ret = lf_entry_lazyfree(mnt, &e[i], &lazy);
 				if (ret < 0 && ret != -ENOENT)
 					failed++;
 				if (ret < 0)
@@ -278,16 +263,6 @@ struct field {
 	char value[256];
 	int json;		/* SCOLS_JSON_* */
 };
-
-/* read one attribute, or say which one could not be read */
-static int read_or_report(const char *path, char *buf, size_t size)
-{
-	int ret = lf_read_attr(path, buf, size);
-
-	if (ret < 0)
-		lf_err(path, "read failed", NULL, ret);
-	return ret;
-}
 
 static int read_u64_or_report(const char *path, uint64_t *v)
 {
@@ -328,11 +303,11 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 			  strerror(EINVAL));
 		return 1;
 	}
-	if (read_or_report(LF_SYSFS "/enabled", buf, sizeof(buf)))
+	if (lf_read_attr_report(LF_SYSFS "/enabled", buf, sizeof(buf)))
 		return 1;
 	snprintf(f[F_ENABLED].value, sizeof(f[0].value), "%s",
 		 strcmp(buf, "0") ? "yes" : "no");
-	if (read_or_report(LF_SYSFS "/hook", buf, sizeof(buf)))
+	if (lf_read_attr_report(LF_SYSFS "/hook", buf, sizeof(buf)))
 		return 1;
 	/*
 	 * "<function> <mechanism> [untested]" per line ->
@@ -364,7 +339,7 @@ static int cmd_status(int argc, char **argv, struct opts *o)
 		 h == LF_V2 ? "v2" : "v1");
 	if (lf_mount_point(h, f[F_MOUNT].value, sizeof(f[0].value)))
 		failed++;
-	if (read_or_report(LF_SYSFS "/default_mode", f[F_DEFAULT].value,
+	if (lf_read_attr_report(LF_SYSFS "/default_mode", f[F_DEFAULT].value,
 			   sizeof(f[0].value)))
 		return 1;
 	if (lf_read_entries(&e, &n, &failed))

@@ -45,6 +45,7 @@ int lf_open(const char *logical, int flags);
 FILE *lf_fopen(const char *logical);
 int lf_stat(const char *logical, struct stat *st);
 int lf_read_attr(const char *logical, char *buf, size_t size);
+int lf_read_attr_report(const char *logical, char *buf, size_t size);
 int lf_write_attr(const char *logical, const char *val);
 int lf_read_u64(const char *logical, uint64_t *val);
 int lf_parse_u64(const char *s, uint64_t *val);
@@ -102,5 +103,6 @@ struct lf_entry {
 };
 
 int lf_read_entries(struct lf_entry **entries, size_t *n, int *failed);
+int lf_entry_lazyfree(const char *mnt, const struct lf_entry *e, uint64_t *sum);
 
 #endif /* LAZYFREECTL_H */

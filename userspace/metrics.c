@@ -86,21 +86,12 @@ struct node {
 	size_t n;
 };
 
-static int read_or_report(const char *path, char *buf, size_t size)
-{
-	int ret = lf_read_attr(path, buf, size);
-
-	if (ret < 0)
-		lf_err(path, "read failed", NULL, ret);
-	return ret;
-}
-
 /* "<function> <mechanism> [untested]" per line -> two comma lists */
 static int read_hooks(struct node *nd)
 {
 	char buf[LF_ATTR_MAX], *line, *save = NULL;
 	size_t fl = 0, ml = 0;
-	int ret = read_or_report(LF_SYSFS "/hook", buf, sizeof(buf));
+	int ret = lf_read_attr_report(LF_SYSFS "/hook", buf, sizeof(buf));
 
 	for (line = strtok_r(buf, "\n", &save); !ret && line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -125,7 +116,7 @@ static int read_hooks(struct node *nd)
 /* The module's state; any failure (reported) makes lazyfree_up 0. */
 static int read_node(struct node *nd)
 {
-	char path[LF_PATH_MAX], mnt[LF_PATH_MAX], dir[2 * LF_PATH_MAX];
+	char path[LF_PATH_MAX], mnt[LF_PATH_MAX];
 	enum lf_hierarchy h;
 	size_t i;
 	int failed, ret;
@@ -138,10 +129,10 @@ static int read_node(struct node *nd)
 			lf_err(path, "read failed", NULL, ret);
 	}
 	if (!ret)
-		ret = read_or_report(LF_SYSFS "/default_mode", nd->def,
+		ret = lf_read_attr_report(LF_SYSFS "/default_mode", nd->def,
 				     sizeof(nd->def));
 	if (!ret)
-		ret = read_or_report(LF_SYSFS "/hierarchy", nd->hier,
+		ret = lf_read_attr_report(LF_SYSFS "/hierarchy", nd->hier,
 				     sizeof(nd->hier));
 	if (!ret)
 		ret = read_hooks(nd);
@@ -154,9 +145,9 @@ static int read_node(struct node *nd)
 	if (!ret && failed)
 		ret = -EIO;
 	for (i = 0; !ret && i < nd->n; i++) {
-		snprintf(dir, sizeof(dir), "%s%s", strcmp(mnt, "/") ? mnt : "",
-			 strcmp(nd->e[i].path, "/") ? nd->e[i].path : "");
-		ret = lf_lazyfree(dir[0] ? dir : "/", false, &nd->e[i].lazyfree);
+		ret = lf_entry_lazyfree(mnt, &nd->e[i], &nd->e[i].lazyfree);
+		if (ret == -ENOENT)	/* removed: no processes left */
+			ret = 0;
 	}
 	return ret;
 }
