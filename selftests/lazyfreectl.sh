@@ -24,7 +24,7 @@ B=$R/$NAME
 TMP=${TMPDIR:-/tmp}/lazyfreectl-test.$$
 MIB=32
 
-NTESTS=21
+NTESTS=22
 n=0
 pass=0
 fail=0
@@ -426,7 +426,43 @@ done
 if [ $rc = 0 ] && ! grep -q "^/$NAME/" "$TMP/out"; then
 	ok "removed cgroups leave the list"
 else
-	not_ok "removed cgroups leave the list"
+	not_ok "removed cgroups leave the list" "rc=$rc after $i polls of 0.2 s"
+fi
+
+# 22: list and metrics never fail while the module prunes: an entry
+# removed between open() and read() of an attribute (ENODEV) is gone, not
+# an error
+mkdir "$B/churn"
+echo "$NAME/churn/* dontneed" >"$TMP/churn"
+i=0
+while [ $i -lt 48 ]; do
+	mkdir "$B/churn/$i"
+	i=$((i + 1))
+done
+run apply "$TMP/churn"
+tracked=$(ls "$SYS/cgroups" | grep -c '^[0-9]')
+i=0
+while [ $i -lt 48 ]; do
+	rmdir "$B/churn/$i"
+	i=$((i + 1))
+done
+rmdir "$B/churn"
+bad=0
+loops=0
+: >"$TMP/bad.err"
+while [ $loops -lt 200 ]; do
+	run list -r -n -o PATH
+	[ $rc = 0 ] || { bad=$((bad + 1)); cat "$TMP/err" >>"$TMP/bad.err"; }
+	grep -q "^/$NAME/churn" "$TMP/out" || break
+	"$T" metrics >/dev/null 2>>"$TMP/bad.err" || bad=$((bad + 1))
+	loops=$((loops + 1))
+done
+if [ "$tracked" -ge 48 ] && [ $bad = 0 ] && [ $loops -lt 200 ]; then
+	ok "list and metrics do not fail while entries are pruned"
+else
+	not_ok "list and metrics do not fail while entries are pruned" \
+		"tracked=$tracked failures=$bad lists=$loops" \
+		"$(head -5 "$TMP/bad.err")"
 fi
 
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"

@@ -571,7 +571,8 @@ static int entry_cmp(const void *a, const void *b)
 
 /*
  * Read one tracked cgroup. A directory that disappears while it is read
- * (its cgroup was removed) is skipped without a word (-ENOENT).
+ * (its cgroup was removed) is skipped without a word (-ENOENT): gone before
+ * open() it is ENOENT, gone between open() and read() sysfs says ENODEV.
  */
 static int read_entry(uint64_t id, struct lf_entry *e)
 {
@@ -590,8 +591,8 @@ static int read_entry(uint64_t id, struct lf_entry *e)
 		snprintf(path, sizeof(path), LF_CGROUPS "/%llu/%s",
 			 (unsigned long long)id, names[i]);
 		ret = lf_read_attr(path, buf, sizeof(buf));
-		if (ret == -ENOENT)
-			return ret;
+		if (ret == -ENOENT || ret == -ENODEV)
+			return -ENOENT;
 		if (ret < 0) {
 			lf_err(path, "read failed", NULL, ret);
 			return ret;
