@@ -383,6 +383,43 @@ check_manifests() {
 	case $out in *"ok "*) ;; *) echo "$out" | diag; not_ok "manifests: check-manifests.py ran (exit $rc)" ;; esac
 }
 
+# pin-images.sh against a stand-in crane (no registry here): every image
+# pinned to its tag's digest and nothing else changed; a second run
+# replaces the pins; a tag that does not resolve leaves the file as it was.
+check_pin_images() {
+	local d=$W/pin rc=0 salt want got fail
+	rm -rf "$d"
+	mkdir -p "$d/bin"
+	cat >"$d/bin/crane" <<-'EOF'
+	#!/bin/sh
+	[ "$1" = digest ] && [ "$2" != "${PIN_FAIL:-}" ] || exit 1
+	printf '%s %s' "$2" "$PIN_SALT" | sha256sum | sed 's/^\([0-9a-f]*\).*/sha256:\1/'
+	EOF
+	chmod +x "$d/bin/crane"
+	cp "$MANIFESTS" "$d/m.yaml"
+	for salt in one two; do
+		PATH=$d/bin:$PATH PIN_SALT=$salt "$REPO/deploy/kubernetes/pin-images.sh" "$d/m.yaml" >"$d/out" 2>&1 || rc=1
+		want=$(sed -n 's/^\( *image: *\)\([^@ ]*\).*/\2/p' "$MANIFESTS" | while read -r tag; do
+			printf '%s@' "$tag"
+			PIN_SALT=$salt "$d/bin/crane" digest "$tag"
+		done)
+		got=$(sed -n 's/^ *image: *//p' "$d/m.yaml")
+		[ "$got" = "$want" ] || { printf 'want:\n%s\ngot:\n%s\n' "$want" "$got" | diag; rc=1; }
+		sed 's/^\( *image: *[^@ ]*\)@.*/\1/' "$d/m.yaml" | diff -u "$MANIFESTS" - | diag
+		[ "${PIPESTATUS[1]}" = 0 ] || rc=1
+	done
+	cp "$d/m.yaml" "$d/before.yaml"
+	fail=$(sed -n 's/^ *image: *\([^@ ]*\).*/\1/p' "$MANIFESTS" | tail -n 1)
+	if PATH=$d/bin:$PATH PIN_SALT=three PIN_FAIL=$fail \
+		"$REPO/deploy/kubernetes/pin-images.sh" "$d/m.yaml" >"$d/out" 2>&1; then
+		echo "# a tag without a digest was not refused"
+		rc=1
+	fi
+	cmp -s "$d/before.yaml" "$d/m.yaml" || { echo "# a failed run changed the manifest"; rc=1; }
+	grep -q "$fail: no digest" "$d/out" || { diag <"$d/out"; rc=1; }
+	result $rc "manifests: pin-images.sh pins every image by digest, refreshes, all or nothing"
+}
+
 # The shell embedded in the manifests: syntax with dash and busybox sh.
 check_k8s_scripts() {
 	local d=$W/k8s rc=0 f sh
@@ -556,6 +593,7 @@ main() {
 	check_host_untouched
 	check_manifests
 	check_k8s_scripts
+	check_pin_images
 	check_k8s_cgi
 	check_k8s_apply_loop
 	echo "1..$N"
