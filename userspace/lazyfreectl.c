@@ -519,7 +519,7 @@ static int cmd_metrics(int argc, char **argv, struct opts *o)
 
 /*
  * reclaim: exactly the pages the cgroup's processes have lazily freed
- * (reclaim.c); --all: the old way, memory.reclaim (5.19+) for the whole of
+ * (reclaim.c), again while that figure keeps falling; --all: the old way, memory.reclaim (5.19+) for the whole of
  * memory.current, again while it keeps falling (it answers EAGAIN once it
  * could not reclaim all, after having dropped what it could).
  */
@@ -572,6 +572,35 @@ static int reclaim_all(const struct lf_cgroup *cg)
 	return 0;
 }
 
+/*
+ * Page out what is lazily freed (LAZY, bytes) until none is left or a pass
+ * takes nothing more: a folio that reclaim could not isolate in one pass
+ * (off the LRU for a moment) is taken by the next.  *ASKED: the first
+ * pass's request, all a dry run does.
+ */
+static int reclaim_lazyfree(const struct lf_cgroup *cg, bool dry_run,
+			    uint64_t lazy, uint64_t *after, uint64_t *asked)
+{
+	uint64_t req;
+	int i, ret;
+
+	*after = lazy;
+	for (i = 0; i < RECLAIM_ROUNDS && *after; i++) {
+		ret = lf_pageout_lazyfree(cg->abs, dry_run, &req);
+		if (ret < 0)
+			return ret;
+		if (!i)
+			*asked = req;
+		lazy = *after;
+		ret = lf_lazyfree(cg->abs, true, after);
+		if (ret < 0)
+			return ret;
+		if (dry_run || *after >= lazy)
+			break;
+	}
+	return 0;
+}
+
 /* "<before> -> <after>" of memory.current where the cgroup has one */
 static void current_part(const struct opts *o, const struct lf_cgroup *cg,
 			 uint64_t before, bool have, char *out, size_t size)
@@ -618,11 +647,15 @@ static int cmd_reclaim(int argc, char **argv, struct opts *o)
 	ret = lf_lazyfree(cg.abs, true, &lazy_before);
 	if (ret < 0)
 		return 1;
-	if (o->all)
+	if (o->all) {
 		ret = reclaim_all(&cg);
-	else
-		ret = lf_pageout_lazyfree(cg.abs, o->dry_run, &asked);
-	if (ret < 0 || lf_lazyfree(cg.abs, true, &lazy) < 0)
+		if (!ret)
+			ret = lf_lazyfree(cg.abs, true, &lazy);
+	} else {
+		ret = reclaim_lazyfree(&cg, o->dry_run, lazy_before, &lazy,
+				       &asked);
+	}
+	if (ret < 0)
 		return 1;
 	fmt_size(o, lazy_before, before_s, sizeof(before_s));
 	fmt_size(o, lazy, after_s, sizeof(after_s));
