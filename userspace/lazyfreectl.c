@@ -519,9 +519,10 @@ static int cmd_metrics(int argc, char **argv, struct opts *o)
 
 /*
  * reclaim: exactly the pages the cgroup's processes have lazily freed
- * (reclaim.c), again while that figure keeps falling; --all: the old way, memory.reclaim (5.19+) for the whole of
- * memory.current, again while it keeps falling (it answers EAGAIN once it
- * could not reclaim all, after having dropped what it could).
+ * (reclaim.c), again while that figure keeps falling; --all: the old way,
+ * memory.reclaim (5.19+) for the whole of memory.current, again while it
+ * keeps falling (it answers EAGAIN once it could not reclaim all, after
+ * having dropped what it could).
  */
 #define NO_CURRENT "not available (root cgroup, or memory controller off " \
 	"for this cgroup)"
