@@ -22,32 +22,12 @@ MODS=/lazyfree/mods
 MIB=100		# the size of the image's file
 CG=$R/lfreclaim.$$
 TMP=${TMPDIR:-/tmp}/lfreclaim.$$
-NTESTS=3
-n=0
-fail=0
 pids=""
 
-echo "TAP version 13"
-echo "1..$NTESTS"
+. "$(dirname "$0")/lf_ktap.sh"
+ktap_plan 3
 
-skip_all() {
-	while [ $n -lt $NTESTS ]; do
-		n=$((n + 1))
-		echo "ok $n reclaim # SKIP $1"
-	done
-	echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:$NTESTS error:0"
-	exit 0
-}
-
-result() {	# result OK|FAIL NAME
-	n=$((n + 1))
-	if [ "$1" = OK ]; then
-		echo "ok $n $2"
-	else
-		fail=$((fail + 1))
-		echo "not ok $n $2"
-	fi
-}
+skip_all() { skip_rest reclaim "$1"; }
 
 cleanup() {
 	for p in $pids; do
@@ -137,31 +117,30 @@ measure "reclaim"
 min_lz=$((MIB * 1024 * 3 / 4)) min_pc=$((MIB * 1024 * 3 / 4))
 if [ "$lz0" -lt "$min_lz" ] || [ "$pc0" -lt "$min_pc" ]; then
 	echo "# setup: want >= $((min_lz / 1024)) MiB of each before reclaim"
-	result FAIL "setup: the cgroup holds lazily freed memory and page cache"
+	not_ok "setup: the cgroup holds lazily freed memory and page cache"
 else
-	result OK "setup: the cgroup holds lazily freed memory and page cache"
+	ok "setup: the cgroup holds lazily freed memory and page cache"
 fi
 # >= 95% of the lazily freed memory gone, >= 90% of the page cache kept
 if [ "$rc" = 0 ] && [ $((lz1 * 20)) -le "$lz0" ] && [ $((pc1 * 10)) -ge $((pc0 * 9)) ]; then
-	result OK "reclaim: >= 95% of the lazily freed memory gone, >= 90% of the page cache kept"
+	ok "reclaim: >= 95% of the lazily freed memory gone, >= 90% of the page cache kept"
 else
-	result FAIL "reclaim: >= 95% of the lazily freed memory gone, >= 90% of the page cache kept"
+	not_ok "reclaim: >= 95% of the lazily freed memory gone, >= 90% of the page cache kept"
 fi
 
 # the same with --all, for the figures: the page cache goes too
 for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 pids=""
 if [ ! -e "$CG/memory.reclaim" ]; then
-	n=$((n + 1))
-	echo "ok $n reclaim --all # SKIP kernel $(uname -r) has no memory.reclaim (5.19+)"
+	skip "reclaim --all" "kernel $(uname -r) has no memory.reclaim (5.19+)"
 elif fill; then
 	measure "reclaim --all" --all
-	[ "$rc" = 0 ] && [ $((lz1 * 20)) -le "$lz0" ] && result OK "reclaim --all: runs, lazily freed memory gone" ||
-		result FAIL "reclaim --all: runs, lazily freed memory gone"
+	if [ "$rc" = 0 ] && [ $((lz1 * 20)) -le "$lz0" ]; then
+		ok "reclaim --all: runs, lazily freed memory gone"
+	else
+		not_ok "reclaim --all: runs, lazily freed memory gone"
+	fi
 else
-	result FAIL "reclaim --all: refill"
+	not_ok "reclaim --all: refill"
 fi
-skipped=0
-[ -e "$CG/memory.reclaim" ] || skipped=1
-echo "# Totals: pass:$((n - fail - skipped)) fail:$fail xfail:0 xpass:0 skip:$skipped error:0"
-[ "$fail" = 0 ]
+totals

@@ -30,36 +30,11 @@ B=$R/lf_workload.$$
 TMP=${TMPDIR:-/tmp}/lf_workload.$$
 [ -n "$LFHEAP_DIR" ] && PATH=$PATH:$LFHEAP_DIR
 
-NTESTS=6
-n=0
-pass=0
-fail=0
-skip=0
 pids=""
 thp_saved=""
 enabled_saved=""
 
-ok() {
-	n=$((n + 1)); pass=$((pass + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1)); fail=$((fail + 1))
-	echo "not ok $n $1"
-}
-
-skip() {
-	n=$((n + 1)); skip=$((skip + 1))
-	echo "ok $n $1 # SKIP $2"
-}
-
-totals() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	[ "$fail" = 0 ] || exit 1
-	[ "$pass" = 0 ] && [ "$skip" != 0 ] && exit 4
-	exit 0
-}
+. "$(dirname "$0")/lf_ktap.sh"
 
 NAMES="go: free cgroup keeps the dropped heap charged
 go: dontneed cgroup ends within 5% of the heap of the DONTNEED baseline
@@ -90,8 +65,7 @@ cleanup() {
 	rm -rf "$TMP"
 }
 
-echo "TAP version 13"
-echo "1..$NTESTS"
+ktap_plan 6
 
 [ -d $SYS ] || skip_all "lazyfree is not loaded"
 for p in lfheap-go lfheap-je; do

@@ -24,34 +24,11 @@ B=$R/$NAME
 TMP=${TMPDIR:-/tmp}/lazyfreectl-test.$$
 MIB=32
 
-NTESTS=22
-n=0
-pass=0
-fail=0
-skip=0
 pids=""
 
-ok() {
-	n=$((n + 1)); pass=$((pass + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1)); fail=$((fail + 1))
-	echo "not ok $n $1"
-	shift
-	for l in "$@"; do
-		echo "# $l"
-	done
-	[ -s "$TMP/out" ] && sed 's/^/# stdout: /' "$TMP/out"
-	[ -s "$TMP/err" ] && sed 's/^/# stderr: /' "$TMP/err"
-	return 0
-}
-
-skip() {
-	n=$((n + 1)); skip=$((skip + 1))
-	echo "ok $n $1 # SKIP $2"
-}
+. "$(dirname "$0")/lf_ktap.sh"
+# a failure shows the tool's last output (run)
+KTAP_SHOW="$TMP/out $TMP/err"
 
 # run ARGS...: the tool's stdout in $TMP/out, stderr in $TMP/err, rc in $rc
 run() {
@@ -100,19 +77,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "TAP version 13"
-echo "1..$NTESTS"
+ktap_plan 22
 
 mkdir -p "$TMP"
 if [ ! -x "$T" ] || [ ! -d "$SYS" ]; then
 	echo "# lazyfreectl ($T) or $SYS missing"
-	i=0
-	while [ $i -lt $NTESTS ]; do
-		i=$((i + 1))
-		echo "not ok $i setup"
+	while [ $n -lt $NTESTS ]; do
+		not_ok setup
 	done
-	echo "# Totals: pass:0 fail:$NTESTS xfail:0 xpass:0 skip:0 error:0"
-	exit 1
+	totals
 fi
 mkdir "$B" "$B/free" "$B/dontneed" "$B/parent" "$B/parent/child" || exit 1
 [ "$LANE" = v2 ] && echo +memory >"$B/cgroup.subtree_control"
@@ -465,6 +438,4 @@ else
 		"$(head -5 "$TMP/bad.err")"
 fi
 
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-[ "$n" = "$NTESTS" ] || { echo "# planned $NTESTS tests, ran $n"; exit 1; }
-[ "$fail" = 0 ]
+totals
