@@ -278,7 +278,8 @@ kernel_fetch() {
 # device, and Debian builds neither in.  From the image package, or
 # linux-modules-<rel> where the image is linux-binary-<rel> (7.x); cached
 # in $CACHE/kernels/<rel>/mods/.  A driver the kernel has built in is
-# skipped; returns 1 (logged) where the archive lacks one.
+# skipped; returns 1 (logged) where the archive lacks one, or the kernel's
+# configuration has the driver off (the rig's own debug kernel may).
 KERNEL_FS_MODS="BLK_DEV_LOOP:drivers/block/loop SQUASHFS:fs/squashfs/squashfs"
 
 kernel_fs_mods() {
@@ -288,6 +289,10 @@ kernel_fs_mods() {
 	mkdir -p "$dir" "$out"
 	for m in $KERNEL_FS_MODS; do
 		grep -q "^CONFIG_${m%%:*}=y" "$config" 2>/dev/null && continue
+		if grep -q "^# CONFIG_${m%%:*} is not set" "$config" 2>/dev/null; then
+			log "kernels: $rel: CONFIG_${m%%:*} is not set"
+			return 1
+		fi
 		path=${m#*:}
 		name=${path##*/}.ko
 		if [ ! -s "$dir/$name" ]; then
