@@ -328,7 +328,8 @@ static int scan_kmsg(int *lines)
 	return bad;
 }
 
-TEST_F(security, no_kernel_pointers)
+/* four loads and unloads: each unload waits for late kobject releases */
+TEST_F_TIMEOUT(security, no_kernel_pointers, 120)
 {
 	int bad = 0, read = 0, lines = 0, k;
 	char buf[8192];
