@@ -8,8 +8,8 @@
 # the arch-dependent package only (-a arm64 -B): lazyfree-dkms is the
 # same for every architecture.  Needs the build dependencies
 # (dpkg-checkbuilddeps says which are missing; for arm64 also
-# `dpkg --add-architecture arm64`, crossbuild-essential-arm64 and
-# libsmartcols-dev:arm64).  packaging/deb-check.sh runs this in a chroot.
+# `dpkg --add-architecture arm64`, crossbuild-essential-arm64,
+# libsmartcols-dev:arm64 and pkgconf:arm64).  packaging/deb-check.sh runs this in a chroot.
 set -u -o pipefail
 
 . "$(dirname "$0")/../rig/lib.sh"
@@ -29,7 +29,7 @@ cd "$src" || exit 1
 if ! dpkg-checkbuilddeps -a "$arch"; then
 	echo "deb: install the build dependencies above (as root: apt-get install ...)" >&2
 	[ "$arch" = amd64 ] ||
-		echo "deb: for $arch: dpkg --add-architecture $arch; apt-get update; apt-get install crossbuild-essential-$arch libsmartcols-dev:$arch" >&2
+		echo "deb: for $arch: dpkg --add-architecture $arch; apt-get update; apt-get install crossbuild-essential-$arch libsmartcols-dev:$arch pkgconf:$arch" >&2
 	exit 1
 fi
 nice -n 10 dpkg-buildpackage "${opts[@]}" || exit 1
