@@ -32,7 +32,7 @@ DEB_NODES=${DEB_NODES:-"bookworm:6.1:6.12 trixie:6.18:7.3"}
 # and arm64, and lintian); bump IMAGE_REV when an image's setup changes.
 BUILD_PKGS="build-essential debhelper dh-dkms pkgconf libsmartcols-dev lintian
 	crossbuild-essential-arm64 libsmartcols-dev:arm64 pkgconf:arm64"
-IMAGE_REV=1
+IMAGE_REV=2
 
 MOUNTED=""
 cleanup() {
@@ -52,39 +52,62 @@ sources() {
 # minbase SUITE: a debootstrap'ed minbase SUITE in $IMAGES/minbase-SUITE,
 # made once: the start of every image of that suite.
 minbase() {
-	local dir=$IMAGES/minbase-$1 lg=$W/debootstrap-$1.log
-	[ -f "$dir/.complete" ] && return 0
-	echo "# debootstrap $1 into $dir (a few minutes, once)"
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	debootstrap --variant=minbase "$1" "$dir" "$DEBIAN_MIRROR" >"$lg" 2>&1 ||
-		{ tail -n 15 "$lg" | diag; return 1; }
-	touch "$dir/.complete"
+	local dir=$IMAGES/minbase-$1 lg=$W/debootstrap-$1.log lock
+	exec {lock}>"$dir.lock"
+	flock "$lock"
+	if [ ! -f "$dir/.complete" ]; then
+		echo "# debootstrap $1 into $dir (a few minutes, once)"
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		debootstrap --variant=minbase "$1" "$dir" "$DEBIAN_MIRROR" >"$lg" 2>&1 &&
+			touch "$dir/.complete" || tail -n 15 "$lg" | diag
+	fi
+	exec {lock}>&-
+	[ -f "$dir/.complete" ]
 }
 
 # image DIR SUITE KEY SETUP: DIR holds SUITE's minbase on which SETUP DIR
-# ran; made again when KEY (what it should hold) changed.
-# update-initramfs is diverted to true: kernels are installed, not booted.
+# ran; made again when KEY (what it should hold) changed.  Images are
+# throw-away roots: dpkg skips fsync and installs no manuals, docs or
+# translations, and update-initramfs is true (kernels are installed, not
+# booted).
 image() {
-	local dir=$1 suite=$2 key="$IMAGE_REV $2 $3" setup=$4 lg=$W/image-${1##*/}.log rc
-	[ -f "$dir/.complete" ] && [ "$(cat "$dir/.complete")" = "$key" ] && return 0
-	minbase "$suite" || return 1
-	echo "# making $dir"
-	rm -rf "$dir"
-	cp -a "$IMAGES/minbase-$suite" "$dir" && rm "$dir/.complete" || return 1
+	local dir=$1 suite=$2 key="$IMAGE_REV $2 $3" setup=$4 lg=$W/image-${1##*/}.log rc=1 lock
+	exec {lock}>"$dir.lock"
+	flock "$lock"
+	if [ -f "$dir/.complete" ] && [ "$(cat "$dir/.complete")" = "$key" ]; then
+		exec {lock}>&-
+		return 0
+	fi
+	if minbase "$suite"; then
+		echo "# making $dir"
+		rm -rf "$dir"
+		cp -a "$IMAGES/minbase-$suite" "$dir" && rm "$dir/.complete" && image_setup "$dir" "$suite" "$setup" >"$lg" 2>&1
+		rc=$?
+		[ "$rc" = 0 ] && echo "$key" >"$dir/.complete"
+		[ "$rc" = 0 ] || tail -n 15 "$lg" | diag
+	fi
+	exec {lock}>&-
+	return "$rc"
+}
+
+image_setup() {
+	local dir=$1 suite=$2 setup=$3 rc
 	sources "$suite" >"$dir/etc/apt/sources.list"
 	# the archive may be served as a snapshot: do not judge it by date
 	printf 'Acquire::Check-Valid-Until "false";\nAcquire::Check-Date "false";\n' \
 		>"$dir/etc/apt/apt.conf.d/99lazyfree"
+	printf '%s\n' force-unsafe-io path-exclude=/usr/share/man/* path-exclude=/usr/share/locale/* \
+		path-exclude=/usr/share/doc/* path-include=/usr/share/doc/*/copyright \
+		>"$dir/etc/dpkg/dpkg.cfg.d/99lazyfree"
 	cp /etc/resolv.conf "$dir/etc/resolv.conf"
-	chroot "$dir" dpkg-divert --local --rename --add /usr/sbin/update-initramfs >"$lg" 2>&1 &&
+	chroot "$dir" dpkg-divert --local --rename --add /usr/sbin/update-initramfs &&
 		ln -s /bin/true "$dir/usr/sbin/update-initramfs" || return 1
 	mount -t proc proc "$dir/proc" || return 1
-	chroot "$dir" apt-get update -qq >>"$lg" 2>&1 && "$setup" "$dir" >>"$lg" 2>&1
+	chroot "$dir" apt-get update -qq && "$setup" "$dir"
 	rc=$?
 	umount "$dir/proc"
-	[ "$rc" = 0 ] || { tail -n 15 "$lg" | diag; return 1; }
-	echo "$key" >"$dir/.complete"
+	return "$rc"
 }
 
 # in_chroot ROOT COMMAND...: apt-get etc. inside ROOT, non-interactive
@@ -214,13 +237,16 @@ newest_release() {
 }
 
 # node_debs REL: REL's header packages, its image (where the rig cached
-# it) and linux-base-REL where they depend on it (from 6.18; a suite's
+# it: linux-image-REL-unsigned, from 7.x linux-binary-REL and
+# linux-modules-REL) and linux-base-REL where they depend on it (from 6.18; a suite's
 # index may list only its newest line, so it is fetched from the pool by
 # name, as the rig fetches the headers: rig/kernels.sh deb_fetch)
 node_debs() {
-	local rel=$1 ver
+	local rel=$1 ver p
 	header_debs "$rel" || return 1
-	ls "$CACHE/debs/linux-image-$rel-unsigned_"*.deb 2>/dev/null | tail -n 1
+	for p in "linux-image-$rel-unsigned" "linux-binary-$rel" "linux-modules-$rel"; do
+		ls "$CACHE/debs/${p}_"*.deb 2>/dev/null | tail -n 1
+	done
 	ver=$(dpkg-deb -f "$(header_debs "$rel" | head -n 1)" Depends | tr ',' '\n' |
 		sed -n "s/^ *linux-base-${rel//./\\.} (= \(.*\))$/\1/p" | head -n 1)
 	[ -z "$ver" ] || (deb_fetch "linux-base-$rel" "" "$ver" amd64) || return 1
@@ -228,6 +254,9 @@ node_debs() {
 
 # The node image of a suite: OLD's headers and image, NEW's image and
 # the rest of what NEW's headers need (not the headers: the update).
+# initramfs-tools first: its update-initramfs is diverted to true, while
+# dracut (trixie's images' first choice) would build an initramfs.
+NODE_PKGS="initramfs-tools"
 NODE_DEBS=""
 K2_HEADERS=""
 setup_node() {
@@ -235,30 +264,43 @@ setup_node() {
 	mkdir -p "$root/debs-base"
 	# shellcheck disable=SC2086
 	cp $NODE_DEBS "$root/debs-base/" &&
+		in_chroot "$root" apt-get install -y -q --no-install-recommends $NODE_PKGS &&
 		in_chroot "$root" sh -c 'apt-get install -y -q --no-install-recommends /debs-base/*.deb' &&
 		in_chroot "$root" apt-get satisfy -y -q --no-install-recommends \
 			"$(dpkg-deb -f "$K2_HEADERS" Depends)" &&
 		rm -rf "$root/debs-base"
 }
 
-node() {
-	local suite=$1 k1 k2 root line base=$IMAGES/deb-node-$1 lg=$W/node-$1.log
-	k1=$(newest_release "$2")
-	k2=$(newest_release "$3")
-	if [ -z "$k1" ] || [ -z "$k2" ]; then
-		skip "$suite node: install, kernel update, remove, purge" \
-			"no cached headers of Linux $2 and $3 in $CACHE/debs (make check fetches them)"
-		return
+# node_plan SUITE OLD NEW: K1 and K2, the newest cached releases of the
+# lines OLD and NEW, K2_HEADERS, and NODE_DEBS, what the node image holds
+K1=""
+K2=""
+node_plan() {
+	K1=$(newest_release "$2")
+	K2=$(newest_release "$3")
+	if [ -z "$K1" ] || [ -z "$K2" ]; then
+		echo "# no cached headers of Linux $2 and $3 in $CACHE/debs (make check fetches them)"
+		return 2
 	fi
-	echo "# $suite node: $k1, update to $k2"
-	K2_HEADERS=$(header_debs "$k2" | head -n 1)
+	K2_HEADERS=$(header_debs "$K2" | head -n 1)
 	# NEW's packages but its headers: those arrive in the run
-	NODE_DEBS=$(node_debs "$k1" && node_debs "$k2" | grep -v -F "$K2_HEADERS") ||
-		{ not_ok "$suite: kernel packages of $k1 and $k2"; return; }
+	NODE_DEBS=$(node_debs "$K1" 2>"$W/fetch-$1.log" && node_debs "$K2" 2>>"$W/fetch-$1.log" |
+		grep -v -F "$K2_HEADERS") || { diag <"$W/fetch-$1.log"; return 1; }
+}
+
+# node_image SUITE OLD NEW: the node image of SUITE (exit 2: no kernels)
+node_image() {
+	node_plan "$@" || return
 	# shellcheck disable=SC2086
-	image "$base" "$suite" "$(basename -a $NODE_DEBS | tr '\n' ' ')" setup_node ||
-		{ not_ok "$suite node image ($k1's headers and image, $k2's image)"; return; }
-	overlay "$base" "node-$suite" || { not_ok "$suite: overlay of the node image"; return; }
+	image "$IMAGES/deb-node-$1" "$1" "$NODE_PKGS $(basename -a $NODE_DEBS | tr '\n' ' ')" setup_node
+}
+
+# node SUITE OLD NEW: the run in a throw-away overlay of the node image
+node() {
+	local suite=$1 root line lg=$W/node-$1.log
+	node_plan "$@" >/dev/null || return
+	echo "# $suite node: $K1, update to $K2"
+	overlay "$IMAGES/deb-node-$suite" "node-$suite" || { not_ok "$suite: overlay of the node image"; return; }
 	root=$ROOT
 	mkdir -p "$IMAGES/apt-$suite/partial" "$root/root/debs"
 	mount --bind "$IMAGES/apt-$suite" "$root/var/cache/apt/archives" &&
@@ -266,7 +308,7 @@ node() {
 	cp "$W"/debs/amd64/lazyfree-dkms_*_all.deb "$W"/debs/amd64/lazyfreectl_*_amd64.deb "$K2_HEADERS" \
 		"$root/root/debs/"
 	cp "$REPO/packaging/node/deb-run.sh" "$REPO/packaging/node/tap.sh" "$root/root/"
-	chroot "$root" /root/deb-run.sh "$k1" "$k2" >"$lg" 2>&1
+	chroot "$root" /root/deb-run.sh "$K1" "$K2" >"$lg" 2>&1
 	while IFS= read -r line; do
 		case $line in
 		"ok "*) ok "$suite: ${line#ok * - }" ;;
@@ -276,12 +318,28 @@ node() {
 	done <"$lg"
 	grep -q '^1\.\.[0-9]' "$lg" || not_ok "$suite: deb-run.sh did not finish (log: $lg)"
 	# the module of the host suite's newer kernel, for packaging/vm-check.sh's guest
-	[ "$suite" = bookworm ] && [ -d "$root/root/vm/$k2" ] && mkdir -p "$W/vm" && cp -a "$root/root/vm/$k2" "$W/vm/"
+	[ "$suite" = bookworm ] && [ -d "$root/root/vm/$K2" ] && mkdir -p "$W/vm" && cp -a "$root/root/vm/$K2" "$W/vm/"
 	cleanup
 }
 
+# start NAME COMMAND...: COMMAND in the background, its output kept;
+# join NAME: wait for it and print the output, with its exit status
+declare -A JOBS
+start() {
+	local name=$1
+	shift
+	"$@" >"$W/$name.out" 2>&1 &
+	JOBS[$name]=$!
+}
+join() {
+	local rc=0
+	wait "${JOBS[$1]}" || rc=$?
+	cat "$W/$1.out"
+	return "$rc"
+}
+
 main() {
-	local start nodes n
+	local start nodes n rc
 	start=$(now)
 	echo "TAP version 13"
 	if ! is_root; then
@@ -298,15 +356,29 @@ main() {
 		finish
 		return
 	fi
+	# the images at once (a cold cache: two debootstraps and three rounds
+	# of apt-get), then the build and the nodes one after the other
 	# shellcheck disable=SC2086
-	if ! image "$IMAGES/deb-build-bookworm" bookworm "$(echo $BUILD_PKGS)" setup_builder; then
+	start builder image "$IMAGES/deb-build-bookworm" bookworm "$(echo $BUILD_PKGS)" setup_builder
+	for n in $DEB_NODES; do
+		IFS=: read -r -a nodes <<<"$n"
+		start "node-${nodes[0]}" node_image "${nodes[@]}"
+	done
+	if ! join builder; then
 		not_ok "build chroot (bookworm, $BUILD_PKGS)"
 	elif build; then
 		for n in $DEB_NODES; do
 			IFS=: read -r -a nodes <<<"$n"
-			node "${nodes[@]}"
+			rc=0
+			join "node-${nodes[0]}" || rc=$?
+			case $rc in
+			0) node "${nodes[@]}" ;;
+			2) skip "${nodes[0]} node: install, kernel update, remove, purge" "no cached kernel packages" ;;
+			*) not_ok "${nodes[0]} node image (Linux ${nodes[1]}'s headers and image, ${nodes[2]}'s image)" ;;
+			esac
 		done
 	fi
+	wait
 	cleanup
 	echo "# $(($(now) - start)) s"
 	echo "1..$N"
