@@ -151,7 +151,7 @@ lint() {
 # The packages, built and linted in the build chroot; they end up in
 # $W/debs/{amd64,arm64}.
 build() {
-	local root rc v changelog f arm
+	local root rc v changelog f arm conf
 	overlay "$IMAGES/deb-build-bookworm" build || { not_ok "overlay of the build chroot"; return 1; }
 	root=$ROOT
 	tree_copy "$root/src/lazyfree"
@@ -173,8 +173,10 @@ build() {
 	for f in "$W"/debs/*/*.deb; do
 		[ "$(dpkg-deb -f "$f" Version)" = "$changelog" ] || { echo "# ${f##*/}: $(dpkg-deb -f "$f" Version)"; rc=1; }
 	done
-	dpkg-deb --fsys-tarfile "$W"/debs/amd64/lazyfree-dkms_*_all.deb |
-		tar -xOf - "./usr/src/lazyfree-$v/dkms.conf" | grep -qx "PACKAGE_VERSION=\"$v\"" ||
+	# (read whole: grep -q would leave tar a SIGPIPE, and pipefail fail it)
+	conf=$(dpkg-deb --fsys-tarfile "$W"/debs/amd64/lazyfree-dkms_*_all.deb |
+		tar -xOf - "./usr/src/lazyfree-$v/dkms.conf")
+	grep -qx "PACKAGE_VERSION=\"$v\"" <<<"$conf" ||
 		{ echo "# no /usr/src/lazyfree-$v/dkms.conf with PACKAGE_VERSION=\"$v\""; rc=1; }
 	result $rc "versions: VERSION $v = debian/changelog's upstream = the packages' = dkms.conf's"
 	check_contents
@@ -219,7 +221,7 @@ check_contents() {
 		"$(LC_ALL=C sort "$d/conffiles")" || rc=1
 	if [ -f "$(echo "$W"/debs/arm64/lazyfreectl_*_arm64.deb)" ]; then
 		dpkg-deb -x "$W"/debs/arm64/lazyfreectl_*_arm64.deb "$d/arm64"
-		readelf -h "$d/arm64/usr/sbin/lazyfreectl" 2>&1 | grep -q 'Machine: *AArch64' ||
+		grep -q 'Machine: *AArch64' <<<"$(readelf -h "$d/arm64/usr/sbin/lazyfreectl" 2>&1)" ||
 			{ echo "# the arm64 package's lazyfreectl is not an AArch64 program"; rc=1; }
 	else
 		echo "# no arm64 lazyfreectl package"

@@ -76,6 +76,14 @@ before=$(listing)
 
 t "apt-get install ./$DKMS_DEB ./$CTL_DEB ($K1's headers present)" /tmp/install.log \
 	apt_get install "./$DKMS_DEB" "./$CTL_DEB"
+# the listing sees what the packages install (so its comparison can fail)
+r=0
+for f in "/usr/src/lazyfree-$V/dkms.conf" /usr/sbin/lazyfreectl /etc/lazyfree.conf \
+	"/lib/modules/$K1/updates/dkms"; do
+	# /lib is /usr/lib (merged /usr): the listing names the real path
+	listing | grep -qxF ".$(readlink -f "$f")" || { echo "# not in the listing: $f"; r=1; }
+done
+verdict $r "the file system listing ($(echo "$before" | wc -l) entries before) shows the installed files"
 expect "dkms status: installed for $K1" "lazyfree/$V, $K1, $ARCH: installed" "$(status)"
 module "$K1"
 case $(lazyfreectl --version 2>&1) in
