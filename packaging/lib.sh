@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # packaging/lib.sh: helpers of the packaging checks (check.sh,
 # node-check.sh, deb-check.sh).  Sourced after rig/lib.sh, never run.
 

@@ -11,6 +11,7 @@
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export DEBIAN_FRONTEND=noninteractive
 K1=$1 K2=$2
+# shellcheck source=packaging/node/tap.sh
 . "$(dirname "$0")/tap.sh"
 cd /root/debs || exit 1
 DKMS_DEB=$(ls lazyfree-dkms_*_all.deb)

@@ -11,6 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 K1=$1 K2=$2
 cd /root/lazyfree || exit 1
 V=$(cat VERSION)
+# shellcheck source=packaging/node/tap.sh
 . "$(dirname "$0")/tap.sh"
 # show_depends REL: what modprobe would run for lazyfree on kernel REL
 show_depends() { modprobe --set-version "$1" --show-depends lazyfree 2>&1; }

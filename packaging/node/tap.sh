@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # TAP helpers of the scripts that run inside a node chroot
 # (packaging/node/run.sh, packaging/node/deb-run.sh).  Sourced.
 n=0
