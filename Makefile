@@ -27,6 +27,9 @@
 #   make uninstall            all of it again (configs only if unchanged)
 #   make dkms-install         module sources to /usr/src/lazyfree-<version>,
 #                             then dkms add/build/install
+#   make deb                  Debian packages lazyfree-dkms and lazyfreectl
+#                             in build/deb/<arch>/ (debian/; ARCH=arm64
+#                             cross-builds lazyfreectl)
 #   (DESTDIR, PREFIX, KDIR, KRELEASE: see
 #   Documentation/admin-guide/lazyfree-install.rst)
 
@@ -74,7 +77,10 @@ check-debug:
 check-peer:
 	rig/peer.sh
 
-.PHONY: all module userspace clean check check-all check-debug check-peer rig-test demo bench
+deb:
+	packaging/deb-build.sh
+
+.PHONY: all module userspace clean check check-all check-debug check-peer rig-test demo bench deb
 
 # ---- Installing (Documentation/admin-guide/lazyfree-install.rst) ----
 # One version for the project: VERSION (also the module's MODULE_VERSION).

@@ -20,6 +20,7 @@
 set -u -o pipefail
 
 . "$(dirname "$0")/../rig/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 PKGS="dkms systemd python3 python3-yaml busybox-static kmod xz-utils make gcc
 	libc6-dev pkg-config libsmartcols-dev libelf-dev pahole"
@@ -28,23 +29,6 @@ SRC=$W/src
 PKGDIR=$REPO/packaging
 MANIFESTS=$REPO/deploy/kubernetes/lazyfree.yaml
 
-N=0
-N_PASS=0
-N_FAIL=0
-N_SKIP=0
-ok() { N=$((N + 1)); N_PASS=$((N_PASS + 1)); echo "ok $N - $*"; }
-not_ok() { N=$((N + 1)); N_FAIL=$((N_FAIL + 1)); echo "not ok $N - $*"; }
-skip() { N=$((N + 1)); N_SKIP=$((N_SKIP + 1)); echo "ok $N - $1 # SKIP $2"; }
-diag() { sed 's/^/# /'; }
-# result RC DESCRIPTION [LOG]: ok when RC is 0, else not ok with the log's tail
-result() {
-	if [ "$1" = 0 ]; then
-		ok "$2"
-	else
-		[ -n "${3:-}" ] && [ -f "$3" ] && tail -n 25 "$3" | diag
-		not_ok "$2"
-	fi
-}
 # wait_for SECONDS COMMAND...: until COMMAND succeeds (polls every 0.1 s)
 wait_for() {
 	local i=$(($1 * 10))
@@ -56,62 +40,6 @@ wait_for() {
 	done
 	return 1
 }
-finish() {
-	echo "$N_PASS passed, $N_FAIL failed, $N_SKIP skipped"
-	[ "$N_FAIL" = 0 ]
-}
-
-install_deps() {
-	local p missing=""
-	for p in $PKGS; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-			missing="$missing $p"
-	done
-	[ -z "$missing" ] && return 0
-	if ! is_root; then
-		echo "# missing host packages:$missing (run as root, or apt-get install$missing)"
-		return 1
-	fi
-	echo "# apt-get install$missing"
-	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing \
-		>"$W/apt-install.log" 2>&1 || {
-		[ "${LAZYFREE_NO_APT_UPDATE:-}" = 1 ] || apt-get update -qq >>"$W/apt-install.log" 2>&1
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing \
-			>>"$W/apt-install.log" 2>&1
-	}
-}
-
-# A clean copy of the tree (no build products), as a user's checkout.
-copy_tree() {
-	rm -rf "$SRC"
-	mkdir -p "$SRC"
-	(cd "$REPO" && tar -cf - --exclude=./build --exclude=./.git --exclude='*.o' \
-		--exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' --exclude='.*.cmd' \
-		--exclude='*.order' --exclude='Module.symvers' --exclude=./userspace/lazyfreectl \
-		--exclude=./userspace/tests/build .) | (cd "$SRC" && tar -xf -)
-}
-
-# Kernel module suffix for a kernel's config: .ko, .ko.xz, .ko.gz, .ko.zst
-ko_suffix() {
-	local config=$1/.config
-	if grep -q '^CONFIG_MODULE_COMPRESS_ALL=y' "$config" || ! grep -q '^CONFIG_MODULE_COMPRESS_ALL' "$config"; then
-		grep -q '^CONFIG_MODULE_COMPRESS_XZ=y' "$config" && { echo .ko.xz; return; }
-		grep -q '^CONFIG_MODULE_COMPRESS_GZIP=y' "$config" && { echo .ko.gz; return; }
-		grep -q '^CONFIG_MODULE_COMPRESS_ZSTD=y' "$config" && { echo .ko.zst; return; }
-	fi
-	echo .ko
-}
-
-# same_list NAME WANT HAVE: compare two sorted lists, print the difference
-same_list() {
-	if [ "$2" = "$3" ]; then
-		return 0
-	fi
-	diff <(echo "$2") <(echo "$3") | sed "s/^</missing:/; s/^>/unexpected:/" | grep -v '^[0-9]' | diag
-	return 1
-}
-
 files_under() { (cd "$1" && find . \( -type f -o -type l \) | sed 's|^\./||' | LC_ALL=C sort); }
 
 root_for() { echo "$W/root-$1${2//\//-}"; }
@@ -304,9 +232,17 @@ check_dkms_install() {
 }
 
 check_dkms_kernel() {
-	local rel=$1 kdir=$2 lg=$W/dkms-build-$rel.log ko vermagic rc=0
+	local rel=$1 kdir=$2 lg=$W/dkms-build-$rel.log ko vermagic rc=0 dir
 	dkms build "lazyfree/$VERSION" "${DKMS_OPTS[@]}" -k "$rel" --kernelsourcedir "$kdir" >"$lg" 2>&1 || rc=$?
-	ko=$W/dkms/tree/lazyfree/$VERSION/$rel/$(uname -m)/module/lazyfree.ko
+	# DKMS 3.0 compresses the module as /lib/modules/<rel>/modules.dep
+	# says, i.e. only when the host has that kernel installed: either the
+	# plain .ko or the compression the kernel's config selects.
+	dir=$W/dkms/tree/lazyfree/$VERSION/$rel/$(uname -m)/module
+	ko=$(ls "$dir"/lazyfree.ko* 2>/dev/null | head -n 1)
+	case ${ko#"$dir"/lazyfree} in
+	.ko | "$(ko_suffix "$kdir")") ;;
+	*) [ "$rc" = 0 ] && echo "# built: ${ko:-no lazyfree.ko*} in $dir (want lazyfree.ko or lazyfree$(ko_suffix "$kdir"))"; rc=1 ;;
+	esac
 	if [ "$rc" = 0 ]; then
 		vermagic=$(modinfo -F vermagic "$ko" 2>&1)
 		case $vermagic in "$rel "*) ;; *) echo "# built module's vermagic: $vermagic"; rc=1 ;; esac
@@ -548,7 +484,8 @@ main() {
 	rm -rf "${W:?}"/*
 	touch "$W/start"
 	echo "TAP version 13"
-	if ! install_deps; then
+	# shellcheck disable=SC2086
+	if ! install_deps "$W/apt-install.log" $PKGS; then
 		[ -f "$W/apt-install.log" ] && tail -n 20 "$W/apt-install.log" | diag
 		not_ok "host packages: $PKGS"
 		finish
@@ -558,7 +495,7 @@ main() {
 		rels=$(cached_debian_kernels | tr '\n' ' ')
 	fi
 	echo "# kernels:${rels:- none in $CACHE/kernels (run make check first)}"
-	copy_tree
+	tree_copy "$SRC"
 	check_unit_contents
 	check_dkms_install
 	for rel in $rels; do

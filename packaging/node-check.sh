@@ -15,6 +15,7 @@
 set -u -o pipefail
 
 . "$(dirname "$0")/../rig/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 BASE=$CACHE/packaging/node-bookworm
 W=$BUILD/packaging-node
@@ -33,19 +34,6 @@ fail() {
 	N_FAIL=$((N_FAIL + 1))
 	finish
 	exit 1
-}
-
-# header_debs REL: the .debs of linux-headers-REL and the -common and
-# linux-kbuild-* packages it depends on, from the rig's cache
-header_debs() {
-	local rel=$1 deb dep
-	deb=$(ls "$CACHE/debs/linux-headers-${rel}_"*.deb 2>/dev/null | tail -n 1)
-	[ -n "$deb" ] || return 1
-	echo "$deb"
-	for dep in $(dpkg-deb -f "$deb" Depends | tr ',' '\n' | awk '{ print $1 }' |
-		grep -E '^linux-(headers-.*-common|kbuild-)'); do
-		ls "$CACHE/debs/${dep}_"*.deb 2>/dev/null | tail -n 1
-	done
 }
 
 # The node image: debootstrap, the archive's updates and security suites,
@@ -129,13 +117,10 @@ main() {
 	mount -t proc proc "$root/proc" || fail "mount proc in the node"
 	MOUNTED="$root/proc $MOUNTED"
 	mkdir -p "$root/root/lazyfree" "$root/debs"
-	(cd "$REPO" && tar -cf - --exclude=./build --exclude=./.git --exclude='*.o' \
-		--exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' --exclude='.*.cmd' \
-		--exclude='*.order' --exclude='Module.symvers' --exclude=./userspace/lazyfreectl \
-		--exclude=./userspace/tests/build .) | (cd "$root/root/lazyfree" && tar -xf -)
+	tree_copy "$root/root/lazyfree"
 	# shellcheck disable=SC2046
 	cp $(header_debs "$new") "$root/debs/" || fail "no header packages of $new in $CACHE/debs"
-	cp "$REPO/packaging/node/run.sh" "$root/root/run.sh"
+	cp "$REPO/packaging/node/run.sh" "$REPO/packaging/node/tap.sh" "$root/root/"
 	chroot "$root" /root/run.sh "$old" "$new" >"$W/run.log" 2>&1
 	while IFS= read -r line; do
 		case $line in

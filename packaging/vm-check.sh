@@ -11,6 +11,9 @@
 #   N passed, N failed, N skipped
 # and exits non-zero on any failure.  Needs `make check`'s host packages
 # and kernels (rig/deps.sh, rig/kernels.sh); logs in build/logs/install-<rel>.
+# Where packaging/deb-check.sh saved the module DKMS built from the
+# lazyfree-dkms package (6.12, in its bookworm node), the same guest runs
+# once more on the packages' files (vm_deb; untested when written).
 set -u -o pipefail
 
 . "$(dirname "$0")/../rig/lib.sh"
@@ -62,6 +65,63 @@ vm_kernel() {
 	N_SKIP=$((N_SKIP + s))
 }
 
+# vm_deb REL: the same guest on what the Debian packages installed:
+# lazyfreectl's files (tool in /usr/sbin, units, configs) and the module
+# DKMS built for REL in packaging/deb-check.sh's bookworm node (saved in
+# $DEB_VM/REL), in updates/dkms/ with depmod run, loaded by the unit's
+# `modprobe lazyfree`.  Skipped without a deb-check.sh run for REL.
+# UNTESTED when written (issue 15): no guest was booted for it.
+DEB_W=$BUILD/packaging-deb
+DEB_VM=$DEB_W/vm
+vm_deb() {
+	local rel=$1 stage=$W/stage-deb-$1 lg=$W/deb-$1.log logdir=$BUILD/logs/install-deb-$1 ko deb x out p f s
+	ko=$(ls "$DEB_VM/$rel"/lazyfree.ko* 2>/dev/null | head -n 1)
+	deb=$(ls "$DEB_W"/debs/amd64/lazyfreectl_*_amd64.deb 2>/dev/null | head -n 1)
+	if [ -z "$ko" ] || [ -z "$deb" ]; then
+		echo "ok - $rel: packaged install # SKIP no module of $rel from packaging/deb-check.sh"
+		N_SKIP=$((N_SKIP + 1))
+		return
+	fi
+	echo "# $rel: the Debian packages' files and DKMS's module"
+	initramfs_base "$stage"
+	cp "$REPO/packaging/guest/install.sh" "$stage/lazyfree/rig/install.sh"
+	echo updates/dkms/lazyfree.ko >"$stage/lazyfree/rig/module-path"
+	x=$W/deb-root-$rel
+	rm -rf "$x"
+	# the package's tree, laid into the initramfs (/usr/sbin is /bin there);
+	# the guest reads the units from /etc/systemd/system and runs
+	# /usr/local/sbin/lazyfreectl, as make install places them
+	if ! dpkg-deb -x "$deb" "$x" >"$lg" 2>&1 ||
+		! cp "$x/usr/sbin/lazyfreectl" "$stage/bin/lazyfreectl" ||
+		! mkdir -p "$stage/etc/systemd/system" "$stage/etc/modprobe.d" "$stage/usr/local/sbin" \
+			"$stage/lib/modules/$rel/updates/dkms" ||
+		! cp "$x"/lib/systemd/system/lazyfree* "$stage/etc/systemd/system/" ||
+		! cp "$x/etc/lazyfree.conf" "$stage/etc/" ||
+		! cp "$x/etc/modprobe.d/lazyfree.conf" "$stage/etc/modprobe.d/" ||
+		! ln -s /usr/sbin/lazyfreectl "$stage/usr/local/sbin/lazyfreectl" ||
+		! cp "$ko" "$stage/lib/modules/$rel/updates/dkms/" ||
+		! depmod -b "$stage" "$rel" >>"$lg" 2>&1; then
+		tail -n 20 "$lg" | sed 's/^/# /'
+		echo "not ok - $rel: packaged install into the initramfs"
+		N_FAIL=$((N_FAIL + 1))
+		return
+	fi
+	initramfs_add_libs "$stage/bin/lazyfreectl" "$stage"
+	rm -f "$stage/bin/modprobe"
+	initramfs_add "$stage" "$(readlink -f /sbin/modprobe)" /bin/kmod
+	ln -s kmod "$stage/bin/modprobe"
+	initramfs_pack "$stage" "$W/initrd-deb-$rel.gz"
+	qemu_boot "$(kernel_image "$rel")" "$W/initrd-deb-$rel.gz" "$logdir" "$LAZYFREE_BOOT_TIMEOUT" \
+		lazyfree_mode=install lazyfree_lane=v2
+	tr -d '\r' <"$logdir/guest.log" | grep -E '^(ok|not ok|#)' | sed "s/^\(\(not \)\?ok\) [0-9]* -/\1 - $rel (deb):/"
+	out=$( { scan_guest "$logdir/guest.log" "$(cat "$logdir/status")"; scan_console "$logdir/console.log"; } )
+	echo "$out" | grep -v '^COUNTS' | sed 's/^/# /'
+	read -r p f s <<<"$(echo "$out" | awk '$1 == "COUNTS" { p += $2; f += $3; s += $4 } END { print p + 0, f + 0, s + 0 }')"
+	N_PASS=$((N_PASS + p))
+	N_FAIL=$((N_FAIL + f))
+	N_SKIP=$((N_SKIP + s))
+}
+
 main() {
 	local rels="$*" rel
 	mkdir -p "$W" "$BUILD/logs"
@@ -84,6 +144,8 @@ main() {
 			continue
 		fi
 		vm_kernel "$rel"
+		# the packaged module: where deb-check.sh saved one (6.12)
+		[ -d "$DEB_VM/$rel" ] && vm_deb "$rel"
 	done
 	echo "$N_PASS passed, $N_FAIL failed, $N_SKIP skipped"
 	[ "$N_FAIL" = 0 ]

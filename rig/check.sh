@@ -467,9 +467,13 @@ host_peer_suite() {
 
 # Production install (issue 8): packaging/check.sh (host: make install
 # layout, systemd-analyze verify, dkms add/build/install per kernel,
-# manifests) and packaging/vm-check.sh (QEMU: the unit's commands bring
-# a node to its policy), for the kernels under test.  Each ends with
-# "N passed, N failed, N skipped"; a missing line counts as a failure.
+# manifests), packaging/deb-check.sh (issue 15: the Debian packages built
+# for amd64 and arm64, lintian, apt-get install/update/remove/purge in
+# cached bookworm and trixie chroots; needs no kernel under test, only
+# the cached header packages) and packaging/vm-check.sh (QEMU: the
+# unit's commands bring a node to its policy), for the kernels under
+# test.  Each ends with "N passed, N failed, N skipped"; a missing line
+# counts as a failure.
 host_packaging() {
 	local what lg rc p f s
 	if [ "$LF_ARCH" != amd64 ]; then
@@ -477,7 +481,7 @@ host_packaging() {
 		count 0 0 1
 		return
 	fi
-	for what in check vm-check; do
+	for what in check deb-check vm-check; do
 		[ -x "$REPO/packaging/$what.sh" ] || continue
 		lg=$BUILD/logs/packaging-$what.log
 		rc=0

@@ -11,21 +11,11 @@ export DEBIAN_FRONTEND=noninteractive
 K1=$1 K2=$2
 cd /root/lazyfree || exit 1
 V=$(cat VERSION)
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-# t DESCRIPTION LOG COMMAND...: ok when COMMAND succeeds; else the log's tail
-t() {
-	local what=$1 lg=$2
-	shift 2
-	if "$@" >"$lg" 2>&1; then ok "$what"; else tail -n 15 "$lg" | sed 's/^/# /'; not_ok "$what"; fi
-}
+# shellcheck source=packaging/node/tap.sh
+. "$(dirname "$0")/tap.sh"
 # show_depends REL: what modprobe would run for lazyfree on kernel REL
 show_depends() { modprobe --set-version "$1" --show-depends lazyfree 2>&1; }
 opts="default_mode=free max_cgroups=4096 hook=auto"
-expect() {
-	if [ "$2" = "$3" ]; then ok "$1"; else echo "# have: $3"; echo "# want: $2"; not_ok "$1"; fi
-}
 status() { dkms status -m lazyfree -v "$V" 2>/dev/null | sort; }
 
 t "make dkms-install KDIR=<$K1> (dkms add, build, install)" /tmp/dkms-install.log \
