@@ -151,7 +151,10 @@ peer_parse() {
 }
 
 # compare BASE DONTNEED ALLOWLIST: the comparison, then the figures line
-# "FIGURES compared identical expected unexpected"
+# "FIGURES compared identical expected unexpected".  Where a program timed
+# out in both runs, each run stops at its own point: a result line only
+# one run reached, or the line each was killed in, is listed as cut and
+# not compared (the program's own verdict, timeout in both, still is).
 peer_compare() {
 	awk -F '\t' -v allow="$3" -v na_="$PASS_A" -v nb_="$PASS_B" '
 	function glob2re(g,   r) {
@@ -169,14 +172,27 @@ peer_compare() {
 			na++; apat[na] = glob2re(a[1]); araw[na] = a[1]; areason[na] = a[2]
 		}
 	}
-	FNR == NR { b[$1] = $2; bs[$1] = $3; if (!($1 in ord)) { ord[$1] = ++n; key[n] = $1 }; next }
-	{ d[$1] = $2; ds[$1] = $3; if (!($1 in ord)) { ord[$1] = ++n; key[n] = $1 } }
+	function prog_of(k,   p) { p = k; sub(/ :: .*/, "", p); return p }
+	FNR == NR {
+		b[$1] = $2; bs[$1] = $3; if (!($1 in ord)) { ord[$1] = ++n; key[n] = $1 }
+		if ($1 ~ / :: /) lastb[prog_of($1)] = $1
+		next
+	}
+	{
+		d[$1] = $2; ds[$1] = $3; if (!($1 in ord)) { ord[$1] = ++n; key[n] = $1 }
+		if ($1 ~ / :: /) lastd[prog_of($1)] = $1
+	}
 	END {
 		for (i = 1; i <= n; i++) {
 			k = key[i]
 			bv = (k in b) ? b[k] : "-"; dv = (k in d) ? d[k] : "-"
-			prog = k; sub(/ :: .*/, "", prog)
+			prog = prog_of(k)
 			if (!(prog in pord)) { pord[prog] = ++np; pname[np] = prog }
+			if (bv != dv && k != prog && b[prog] == "timeout" && d[prog] == "timeout" &&
+			    (bv == "-" || dv == "-" || k == lastb[prog] || k == lastd[prog])) {
+				diffs = diffs sprintf("  cut       %-70s %s=%s %s=%s  (both runs timed out)\n", k, na_, bv, nb_, dv)
+				continue
+			}
 			total++; ptotal[prog]++
 			if (bv == dv) {
 				same++; psame[prog]++
