@@ -109,6 +109,15 @@ expect "policy default (the file overrides the option)" free "$(sysattr default_
 expect "batch.slice mode" free "$(mode_of batch.slice)"
 expect "web.slice mode" dontneed "$(mode_of web.slice)"
 
+# the operator's first look, with the unit's lazyfreectl
+tool=$(unit_lines ExecStart | sed -n '2s/ .*//p')
+rc=0
+"$tool" status >/tmp/status-out 2>&1 || rc=$?
+sed 's/^/#   /' /tmp/status-out
+t "$tool status succeeds" test "$rc" = 0
+expect "status: enabled" yes "$(sed -n 's/^enabled: *//p' /tmp/status-out)"
+expect "status: default mode" free "$(sed -n 's/^default mode: *//p' /tmp/status-out)"
+
 # systemctl restart: the same again changes nothing and succeeds
 run_lines ExecStart >/tmp/restart.log 2>&1
 rc=$?
