@@ -34,12 +34,6 @@ BUILD_PKGS="build-essential debhelper dh-dkms pkgconf libsmartcols-dev lintian
 	crossbuild-essential-arm64 libsmartcols-dev:arm64 pkgconf:arm64"
 IMAGE_REV=2
 
-MOUNTED=""
-cleanup() {
-	local m
-	for m in $MOUNTED; do umount "$m" 2>/dev/null || umount -l "$m"; done
-	MOUNTED=""
-}
 trap cleanup EXIT
 
 # apt sources of SUITE (the rig's, rig/suites.sh), and for trixie its

@@ -97,3 +97,12 @@ header_debs() {
 		ls "$CACHE/debs/${dep}_"*.deb 2>/dev/null | tail -n 1
 	done
 }
+
+# Mount points a chroot check made, newest first; cleanup unmounts them
+# (the checks call it, and trap it on EXIT).
+MOUNTED=""
+cleanup() {
+	local m
+	for m in $MOUNTED; do umount "$m" 2>/dev/null || umount -l "$m"; done
+	MOUNTED=""
+}

@@ -75,12 +75,6 @@ node_tweaks() {
 		ln -s /bin/true "$BASE/usr/sbin/update-initramfs"
 }
 
-MOUNTED=""
-cleanup() {
-	local m
-	for m in $MOUNTED; do umount "$m" 2>/dev/null || umount -l "$m"; done
-	MOUNTED=""
-}
 trap cleanup EXIT
 
 main() {

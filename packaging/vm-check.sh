@@ -13,7 +13,7 @@
 # and kernels (rig/deps.sh, rig/kernels.sh); logs in build/logs/install-<rel>.
 # Where packaging/deb-check.sh saved the module DKMS built from the
 # lazyfree-dkms package (6.12, in its bookworm node), the same guest runs
-# once more on the packages' files (vm_deb; untested when written).
+# once more on the packages' files (vm_deb).
 set -u -o pipefail
 
 . "$(dirname "$0")/../rig/lib.sh"
@@ -27,8 +27,30 @@ N_PASS=0
 N_FAIL=0
 N_SKIP=0
 
+# boot_install REL STAGE LOGDIR LABEL: kmod as modprobe in STAGE, then
+# boot REL on it in the guest's install mode; its TAP lines, named LABEL,
+# and the scanners' verdicts are counted
+boot_install() {
+	local rel=$1 stage=$2 logdir=$3 label=$4 out p f s
+	# kmod as modprobe (busybox's applet link goes first: cp would
+	# write through it into busybox)
+	rm -f "$stage/bin/modprobe"
+	initramfs_add "$stage" "$(readlink -f /sbin/modprobe)" /bin/kmod
+	ln -s kmod "$stage/bin/modprobe"
+	initramfs_pack "$stage" "$stage.gz"
+	qemu_boot "$(kernel_image "$rel")" "$stage.gz" "$logdir" "$LAZYFREE_BOOT_TIMEOUT" \
+		lazyfree_mode=install lazyfree_lane=v2
+	tr -d '\r' <"$logdir/guest.log" | grep -E '^(ok|not ok|#)' | sed "s/^\(\(not \)\?ok\) [0-9]* -/\1 - $label:/"
+	out=$( { scan_guest "$logdir/guest.log" "$(cat "$logdir/status")"; scan_console "$logdir/console.log"; } )
+	echo "$out" | grep -v '^COUNTS' | sed 's/^/# /'
+	read -r p f s <<<"$(echo "$out" | awk '$1 == "COUNTS" { p += $2; f += $3; s += $4 } END { print p + 0, f + 0, s + 0 }')"
+	N_PASS=$((N_PASS + p))
+	N_FAIL=$((N_FAIL + f))
+	N_SKIP=$((N_SKIP + s))
+}
+
 vm_kernel() {
-	local rel=$1 kdir stage src lg logdir out p f s btf
+	local rel=$1 kdir stage src lg logdir btf
 	kdir=$(kernel_kdir "$rel")
 	stage=$W/stage-$rel
 	src=$W/src
@@ -48,21 +70,7 @@ vm_kernel() {
 		return
 	fi
 	initramfs_add_libs "$stage/usr/local/sbin/lazyfreectl" "$stage"
-	# kmod as modprobe (busybox's applet link goes first: cp would
-	# write through it into busybox)
-	rm -f "$stage/bin/modprobe"
-	initramfs_add "$stage" "$(readlink -f /sbin/modprobe)" /bin/kmod
-	ln -s kmod "$stage/bin/modprobe"
-	initramfs_pack "$stage" "$W/initrd-$rel.gz"
-	qemu_boot "$(kernel_image "$rel")" "$W/initrd-$rel.gz" "$logdir" "$LAZYFREE_BOOT_TIMEOUT" \
-		lazyfree_mode=install lazyfree_lane=v2
-	tr -d '\r' <"$logdir/guest.log" | grep -E '^(ok|not ok|#)' | sed "s/^\(\(not \)\?ok\) [0-9]* -/\1 - $rel:/"
-	out=$( { scan_guest "$logdir/guest.log" "$(cat "$logdir/status")"; scan_console "$logdir/console.log"; } )
-	echo "$out" | grep -v '^COUNTS' | sed 's/^/# /'
-	read -r p f s <<<"$(echo "$out" | awk '$1 == "COUNTS" { p += $2; f += $3; s += $4 } END { print p + 0, f + 0, s + 0 }')"
-	N_PASS=$((N_PASS + p))
-	N_FAIL=$((N_FAIL + f))
-	N_SKIP=$((N_SKIP + s))
+	boot_install "$rel" "$stage" "$logdir" "$rel"
 }
 
 # vm_deb REL: the same guest on what the Debian packages installed:
@@ -70,11 +78,10 @@ vm_kernel() {
 # DKMS built for REL in packaging/deb-check.sh's bookworm node (saved in
 # $DEB_VM/REL), in updates/dkms/ with depmod run, loaded by the unit's
 # `modprobe lazyfree`.  Skipped without a deb-check.sh run for REL.
-# UNTESTED when written (issue 15): no guest was booted for it.
 DEB_W=$BUILD/packaging-deb
 DEB_VM=$DEB_W/vm
 vm_deb() {
-	local rel=$1 stage=$W/stage-deb-$1 lg=$W/deb-$1.log logdir=$BUILD/logs/install-deb-$1 ko deb x out p f s
+	local rel=$1 stage=$W/stage-deb-$1 lg=$W/deb-$1.log logdir=$BUILD/logs/install-deb-$1 ko deb x
 	ko=$(ls "$DEB_VM/$rel"/lazyfree.ko* 2>/dev/null | head -n 1)
 	deb=$(ls "$DEB_W"/debs/amd64/lazyfreectl_*_amd64.deb 2>/dev/null | head -n 1)
 	if [ -z "$ko" ] || [ -z "$deb" ]; then
@@ -107,19 +114,7 @@ vm_deb() {
 		return
 	fi
 	initramfs_add_libs "$stage/bin/lazyfreectl" "$stage"
-	rm -f "$stage/bin/modprobe"
-	initramfs_add "$stage" "$(readlink -f /sbin/modprobe)" /bin/kmod
-	ln -s kmod "$stage/bin/modprobe"
-	initramfs_pack "$stage" "$W/initrd-deb-$rel.gz"
-	qemu_boot "$(kernel_image "$rel")" "$W/initrd-deb-$rel.gz" "$logdir" "$LAZYFREE_BOOT_TIMEOUT" \
-		lazyfree_mode=install lazyfree_lane=v2
-	tr -d '\r' <"$logdir/guest.log" | grep -E '^(ok|not ok|#)' | sed "s/^\(\(not \)\?ok\) [0-9]* -/\1 - $rel (deb):/"
-	out=$( { scan_guest "$logdir/guest.log" "$(cat "$logdir/status")"; scan_console "$logdir/console.log"; } )
-	echo "$out" | grep -v '^COUNTS' | sed 's/^/# /'
-	read -r p f s <<<"$(echo "$out" | awk '$1 == "COUNTS" { p += $2; f += $3; s += $4 } END { print p + 0, f + 0, s + 0 }')"
-	N_PASS=$((N_PASS + p))
-	N_FAIL=$((N_FAIL + f))
-	N_SKIP=$((N_SKIP + s))
+	boot_install "$rel" "$stage" "$logdir" "$rel (deb)"
 }
 
 main() {
