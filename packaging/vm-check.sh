@@ -27,11 +27,19 @@ N_PASS=0
 N_FAIL=0
 N_SKIP=0
 
-# boot_install REL STAGE LOGDIR LABEL: kmod as modprobe in STAGE, then
-# boot REL on it in the guest's install mode; its TAP lines, named LABEL,
-# and the scanners' verdicts are counted
+# stage_failed LOG WHAT: laying out an install failed; LOG's tail says why
+stage_failed() {
+	tail -n 20 "$1" | sed 's/^/# /'
+	echo "not ok - $2"
+	N_FAIL=$((N_FAIL + 1))
+}
+
+# boot_install REL STAGE LOGDIR LABEL TOOL: TOOL's libraries and kmod as
+# modprobe in STAGE, then boot REL on it in the guest's install mode; its
+# TAP lines, named LABEL, and the scanners' verdicts are counted
 boot_install() {
-	local rel=$1 stage=$2 logdir=$3 label=$4 out p f s
+	local rel=$1 stage=$2 logdir=$3 label=$4 tool=$5 out p f s
+	initramfs_add_libs "$stage$tool" "$stage"
 	# kmod as modprobe (busybox's applet link goes first: cp would
 	# write through it into busybox)
 	rm -f "$stage/bin/modprobe"
@@ -64,13 +72,10 @@ vm_kernel() {
 	btf=$(kernel_btf "$rel")
 	if ! make -C "$src" install DESTDIR="$stage" KDIR="$kdir" ${btf:+LF_BTF="$btf"} >"$lg" 2>&1 ||
 		! depmod -b "$stage" "$rel" >>"$lg" 2>&1; then
-		tail -n 20 "$lg" | sed 's/^/# /'
-		echo "not ok - $rel: make install DESTDIR + depmod"
-		N_FAIL=$((N_FAIL + 1))
+		stage_failed "$lg" "$rel: make install DESTDIR + depmod"
 		return
 	fi
-	initramfs_add_libs "$stage/usr/local/sbin/lazyfreectl" "$stage"
-	boot_install "$rel" "$stage" "$logdir" "$rel"
+	boot_install "$rel" "$stage" "$logdir" "$rel" /usr/local/sbin/lazyfreectl
 }
 
 # vm_deb REL: the same guest on what the Debian packages installed:
@@ -108,13 +113,10 @@ vm_deb() {
 		! ln -s /usr/sbin/lazyfreectl "$stage/usr/local/sbin/lazyfreectl" ||
 		! cp "$ko" "$stage/lib/modules/$rel/updates/dkms/" ||
 		! depmod -b "$stage" "$rel" >>"$lg" 2>&1; then
-		tail -n 20 "$lg" | sed 's/^/# /'
-		echo "not ok - $rel: packaged install into the initramfs"
-		N_FAIL=$((N_FAIL + 1))
+		stage_failed "$lg" "$rel: packaged install into the initramfs"
 		return
 	fi
-	initramfs_add_libs "$stage/bin/lazyfreectl" "$stage"
-	boot_install "$rel" "$stage" "$logdir" "$rel (deb)"
+	boot_install "$rel" "$stage" "$logdir" "$rel (deb)" /bin/lazyfreectl
 }
 
 main() {
