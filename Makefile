@@ -20,6 +20,10 @@
 #   make check-peer           the kernel's mm selftests without and with the
 #                             module (default_mode=dontneed), Debian 6.12
 #                             (peer/README.md; PEER_LONG=1 for the long ones)
+#   make fuzz SEEDS=1-5000    the differential fuzzer (selftests/lazyfree_fuzz)
+#                             in one boot (KERNELS=6.18 LANES=v2 HOOKS=ftrace);
+#                             SEEDS=N for seeds 1-N; SEEDS=N VERBOSE=1 replays
+#                             one seed step by step
 #   make rig-test             self-test of the rig's log scanner
 #   make install              module (for KDIR's kernel), lazyfreectl, man
 #                             page, lazyfree.service and example configs
@@ -77,10 +81,13 @@ check-debug:
 check-peer:
 	rig/peer.sh
 
+fuzz:
+	rig/fuzz.sh
+
 deb:
 	packaging/deb-build.sh
 
-.PHONY: all module userspace clean check check-all check-debug check-peer rig-test demo bench deb
+.PHONY: all module userspace clean check check-all check-debug check-peer fuzz rig-test demo bench deb
 
 # ---- Installing (Documentation/admin-guide/lazyfree-install.rst) ----
 # One version for the project: VERSION (also the module's MODULE_VERSION).

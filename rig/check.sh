@@ -434,6 +434,25 @@ host_rig_selftest() {
 	fi
 }
 
+# The fuzzer's comparator on the host (rig/fuzz-selftest.sh): identical
+# runs and an emulated dontneed pass, an emulated wrong replacement (one
+# that ignores VM_LOCKED) is reported; ~10 s.
+host_fuzz_selftest() {
+	local lg=$BUILD/logs/fuzz-selftest.log p f
+	"$RIG_DIR/fuzz-selftest.sh" >"$lg" 2>&1 || true
+	p=$(grep -c '^ok ' "$lg" || true)
+	f=$(grep -c '^not ok ' "$lg" || true)
+	[ $((p + f)) != 0 ] || f=1
+	count "$p" "$f" 0
+	summary "host: fuzzer comparator self-test: $p passed, $f failed"
+	if [ "$f" != 0 ]; then
+		log ""
+		log "==== host: rig/fuzz-selftest.sh failed ===="
+		tail -n 30 "$lg" >&2
+		log "log: $lg"
+	fi
+}
+
 # Issue 6 item 5: the kernel's own mm selftests without and with the
 # module (default_mode=dontneed), on Debian 6.12 only: two more guests,
 # ~1.5-3 min (rig/peer.sh, peer/README.md).  PEER=0 leaves it out.
@@ -586,6 +605,7 @@ main() {
 		host_checkpatch
 		host_gate_test
 		host_rig_selftest
+		host_fuzz_selftest
 		host_packaging
 	fi
 	echo ""
