@@ -577,6 +577,10 @@ static int pick_small(const struct fz_prog *p, struct fz_rng *r)
 	}
 }
 
+static const int prots[4] = {
+	PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE,
+};
+
 static void gen_prog(struct fz_prog *p, const struct fz_env *env, uint64_t seed,
 		     int steps, int observe)
 {
@@ -628,9 +632,7 @@ static void gen_prog(struct fz_prog *p, const struct fz_env *env, uint64_t seed,
 			else if (op == OP_URING)
 				o->arg = below(&r, 3) ? MADV_FREE : pick_advice(&r);
 			else if (op == OP_MPROTECT)
-				o->arg = (int[]){ PROT_NONE, PROT_READ,
-						  PROT_READ | PROT_WRITE,
-						  PROT_READ | PROT_WRITE }[below(&r, 4)];
+				o->arg = prots[below(&r, 4)];
 		}
 		if (p->ops[p->nops - 1].op == OP_OBSERVE || (s + 1) % observe == 0 ||
 		    s == steps - 1)
@@ -722,17 +724,17 @@ static void describe(const struct fz_prog *p, const struct fz_op *o, char *buf, 
 /* ------------------------------------------------------ the run child */
 
 static sigjmp_buf fz_jb;
-static volatile sig_atomic_t fz_armed, fz_sig;
+static int fz_armed, fz_sig;	/* __atomic: read in the signal handler */
 
 static void fz_on_fault(int sig)
 {
-	if (!fz_armed) {
+	if (!__atomic_load_n(&fz_armed, __ATOMIC_RELAXED)) {
 		signal(sig, SIG_DFL);
 		raise(sig);
 		return;
 	}
-	fz_sig = sig;
-	fz_armed = 0;
+	__atomic_store_n(&fz_sig, sig, __ATOMIC_RELAXED);
+	__atomic_store_n(&fz_armed, 0, __ATOMIC_RELAXED);
 	siglongjmp(fz_jb, 1);
 }
 
@@ -750,11 +752,12 @@ static int fz_tag_offsets[3];
 static int fz_store(unsigned long addr, uint64_t tag)
 {
 	if (sigsetjmp(fz_jb, 1))
-		return fz_sig;
-	fz_armed = 1;
+		return __atomic_load_n(&fz_sig, __ATOMIC_RELAXED);
+	__atomic_store_n(&fz_armed, 1, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < 3; i++)
-		*(volatile uint64_t *)(addr + fz_tag_offsets[i]) = tag;
-	fz_armed = 0;
+		__atomic_store_n((uint64_t *)(addr + fz_tag_offsets[i]), tag,
+				 __ATOMIC_RELAXED);
+	__atomic_store_n(&fz_armed, 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -762,11 +765,11 @@ static int fz_store(unsigned long addr, uint64_t tag)
 static int fz_load(unsigned long addr, uint64_t *buf)
 {
 	if (sigsetjmp(fz_jb, 1))
-		return fz_sig;
-	fz_armed = 1;
+		return __atomic_load_n(&fz_sig, __ATOMIC_RELAXED);
+	__atomic_store_n(&fz_armed, 1, __ATOMIC_SEQ_CST);
 	for (size_t i = 0; i < PG / 8; i++)
-		buf[i] = ((volatile const uint64_t *)addr)[i];
-	fz_armed = 0;
+		buf[i] = __atomic_load_n((const uint64_t *)addr + i, __ATOMIC_RELAXED);
+	__atomic_store_n(&fz_armed, 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -1587,8 +1590,8 @@ TEST_F_TIMEOUT(fuzz, campaign, 900)
 
 	self->module = lf_module_loaded();
 	if (opt.emulate == EM_NONE && !self->module)
-		SKIP(return, LF_SYSFS " missing (module not loaded); on a host without it, "
-		     "LF_FUZZ_EMULATE=off|dontneed|wrong runs the fuzzer against an emulation");
+		SKIP(return,
+		     LF_SYSFS " missing (module not loaded); LF_FUZZ_EMULATE=off|dontneed|wrong runs without it");
 	if (self->module) {
 		ASSERT_EQ(0, lf_global_save(&self->g));
 		self->saved = true;
@@ -1759,23 +1762,29 @@ static int parse_emulate(const char *s)
 
 static int parse_env(void)
 {
-	const char *e;
+	const char *e = getenv("LF_FUZZ_SEEDS");
 
-	if ((e = getenv("LF_FUZZ_SEEDS")) && *e && parse_seeds(e))
+	if (e && *e && parse_seeds(e))
 		return -1;
-	if ((e = getenv("LF_FUZZ_COUNT")) && *e) {
+	e = getenv("LF_FUZZ_COUNT");
+	if (e && *e) {
 		opt.last = opt.first + strtoull(e, NULL, 0) - 1;
 		opt.seeds_given = true;
 	}
-	if ((e = getenv("LF_FUZZ_VERBOSE")) && *e)
+	e = getenv("LF_FUZZ_VERBOSE");
+	if (e && *e)
 		opt.verbose = atoi(e);
-	if ((e = getenv("LF_FUZZ_EMULATE")) && *e && parse_emulate(e))
+	e = getenv("LF_FUZZ_EMULATE");
+	if (e && *e && parse_emulate(e))
 		return -1;
-	if ((e = getenv("LF_FUZZ_STEPS")) && *e)
+	e = getenv("LF_FUZZ_STEPS");
+	if (e && *e)
 		opt.steps = atoi(e);
-	if ((e = getenv("LF_FUZZ_OBSERVE")) && *e)
+	e = getenv("LF_FUZZ_OBSERVE");
+	if (e && *e)
 		opt.observe = atoi(e);
-	if ((e = getenv("LF_FUZZ_BATCH")) && *e)
+	e = getenv("LF_FUZZ_BATCH");
+	if (e && *e)
 		opt.batch = atoi(e);
 	return 0;
 }
@@ -1821,7 +1830,7 @@ int main(int argc, char **argv)
 	if (opt.observe < 1)
 		opt.observe = 1;
 	if (bad) {
-		fprintf(stderr, "lazyfree_fuzz: bad option: see the comment at the top of lazyfree_fuzz.c\n");
+		fprintf(stderr, "%s: bad option (see the comment at the top of its source)\n", argv[0]);
 		return 2;
 	}
 	/* a long campaign's bound is the caller's (the rig's test timeout) */
