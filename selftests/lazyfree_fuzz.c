@@ -1493,10 +1493,10 @@ static void print_verdict(const struct fz_prog *p, const struct fz_log *a,
 			ksft_print_msg("  (pages observed every %d steps: the change happened in steps %d-%d)\n",
 				       observe, last_obs + 1, v->step);
 	}
-	ksft_print_msg("reproduce: LF_FUZZ_SEEDS=%llu LF_FUZZ_VERBOSE=1 ./lazyfree_fuzz%s%s (make fuzz SEEDS=%llu VERBOSE=1)\n",
+	ksft_print_msg("reproduce: LF_FUZZ_SEEDS=%llu LF_FUZZ_VERBOSE=1 ./lazyfree_fuzz%s%s (make fuzz SEEDS=%llu-%llu VERBOSE=1)\n",
 		       (unsigned long long)p->seed, opt.emulate ? " --emulate " : "",
 		       opt.emulate ? emulate_name[opt.emulate] : "",
-		       (unsigned long long)p->seed);
+		       (unsigned long long)p->seed, (unsigned long long)p->seed);
 }
 
 /* ------------------------------------------------------------ the test */
