@@ -7,7 +7,9 @@
 #   LF_FUZZ_EMULATE=dontneed  run B zaps what MADV_FREE reaches: must pass,
 #   LF_FUZZ_EMULATE=wrong     run B also zaps mlocked VMAs: must fail, with
 #                             the seed, the first differing step and the
-#                             command that reproduces it.
+#                             command that reproduces it;
+#   LF_FUZZ_EMULATE=wrong-walk  run B zaps anon VMAs past the one that ends
+#                             the kernel's walk: must fail the same way.
 # Prints one "ok N ..." / "not ok N ..." line per mode; exit 0 if all held.
 set -eu -o pipefail
 
@@ -42,4 +44,5 @@ check() { # MODE WANT(pass|fail)
 check off pass
 check dontneed pass
 check wrong fail
+check wrong-walk fail
 exit "$failed"

@@ -39,13 +39,15 @@
  * Host development without the module: LF_FUZZ_EMULATE=off runs B exactly
  * as A (determinism), =dontneed makes B MADV_DONTNEED the reached pages
  * before each MADV_FREE (what the module does), =wrong also zaps mlocked
- * VMAs (a replacement that ignores VM_LOCKED), which must be reported.
+ * VMAs (a replacement that ignores VM_LOCKED) and =wrong-walk the anon
+ * VMAs past the one that ends the kernel's walk (a rewrite of the whole
+ * call): both must be reported.
  *
  * Options (environment, or argv before the harness's own):
  *   LF_FUZZ_SEEDS=N or FIRST-LAST (--seed N, --seeds A-B)
  *   LF_FUZZ_COUNT=N   sequences from seed 1 (--count N)
  *   LF_FUZZ_VERBOSE=1 every step of every run, both results (--verbose)
- *   LF_FUZZ_EMULATE=off|dontneed|wrong (--emulate X)
+ *   LF_FUZZ_EMULATE=off|dontneed|wrong|wrong-walk (--emulate X)
  *   LF_FUZZ_STEPS=N   operations after the setup (48)
  *   LF_FUZZ_OBSERVE=N observe every page every N steps (4; 1 when a
  *                     difference is narrowed down)
@@ -150,9 +152,11 @@ static const char *const op_name[] = {
 	"fork+read", "UFFDIO_REGISTER", "observe",
 };
 
-enum fz_emulate { EM_NONE, EM_OFF, EM_DONTNEED, EM_WRONG };
+enum fz_emulate { EM_NONE, EM_OFF, EM_DONTNEED, EM_WRONG, EM_WRONG_WALK };
 
-static const char *const emulate_name[] = { "module", "off", "dontneed", "wrong" };
+static const char *const emulate_name[] = {
+	"module", "off", "dontneed", "wrong", "wrong-walk",
+};
 
 struct fz_region {
 	int kind;
@@ -914,9 +918,11 @@ struct fz_range {
 
 /*
  * The ranges MADV_FREE of [addr, addr + len) reaches, as the kernel walks
- * them.  @ignore_locked: the deliberately wrong rule of LF_FUZZ_EMULATE=wrong.
+ * them.  @wrong: the deliberately wrong rules of LF_FUZZ_EMULATE=wrong
+ * (VM_LOCKED ignored) and wrong-walk (an ineligible VMA is skipped
+ * instead of ending the walk, as a rewrite of the whole call would).
  */
-static int fz_free_reach(unsigned long addr, unsigned long len, bool ignore_locked,
+static int fz_free_reach(unsigned long addr, unsigned long len, enum fz_emulate wrong,
 			 struct fz_range *out, int max)
 {
 	unsigned long end = addr + ((len + PG - 1) & ~(PG - 1));
@@ -930,8 +936,11 @@ static int fz_free_reach(unsigned long addr, unsigned long len, bool ignore_lock
 
 		if (v->end <= addr || v->start >= end)
 			continue;
-		if (!v->anon || v->hugetlb || v->pfnmap || (v->locked && !ignore_locked))
+		if (!v->anon || v->hugetlb || v->pfnmap || (v->locked && wrong != EM_WRONG)) {
+			if (wrong == EM_WRONG_WALK)
+				continue;
 			break;
+		}
 		out[n].start = v->start > addr ? v->start : addr;
 		out[n].end = v->end < end ? v->end : end;
 		out[n].locked = v->locked;
@@ -1010,9 +1019,9 @@ static void fz_add_tag(struct fz_log *l, uint64_t tag, int step)
 static void fz_before_free(struct fz_ctx *c, int step, unsigned long addr, unsigned long len)
 {
 	struct fz_step *st = &c->l->steps[step];
-	bool wrong = c->is_b && c->em == EM_WRONG;
+	bool wrong = c->is_b && (c->em == EM_WRONG || c->em == EM_WRONG_WALK);
 	struct fz_range rg[64];
-	int n = fz_free_reach(addr, len, false, rg, ARRAY_SIZE(rg));
+	int n = fz_free_reach(addr, len, EM_NONE, rg, ARRAY_SIZE(rg));
 
 	for (int i = 0; i < n; i++) {
 		st->npages += (rg[i].end - rg[i].start) / PG;
@@ -1031,10 +1040,10 @@ static void fz_before_free(struct fz_ctx *c, int step, unsigned long addr, unsig
 				fz_add_tag(c->l, w, step);
 		}
 	}
-	if (!c->is_b || (c->em != EM_DONTNEED && c->em != EM_WRONG))
+	if (!c->is_b || c->em < EM_DONTNEED)
 		return;
 	if (wrong)
-		n = fz_free_reach(addr, len, true, rg, ARRAY_SIZE(rg));
+		n = fz_free_reach(addr, len, c->em, rg, ARRAY_SIZE(rg));
 	/*
 	 * As the module: never on a userfaultfd-armed VMA (there a zapped
 	 * page under PROT_NONE reads neither zero nor its data through
@@ -1799,7 +1808,7 @@ static int parse_seeds(const char *s)
 
 static int parse_emulate(const char *s)
 {
-	for (int i = EM_OFF; i <= EM_WRONG; i++)
+	for (int i = EM_OFF; i <= EM_WRONG_WALK; i++)
 		if (!strcmp(s, emulate_name[i])) {
 			opt.emulate = i;
 			return 0;
