@@ -1668,6 +1668,7 @@ TEST_F_TIMEOUT(fuzz, campaign, 900)
 	uint64_t count = opt.last - opt.first + 1, seq = 0;
 	int fails = 0;
 	long steps = 0, allowed = 0, compared = 0, reached = 0, t0 = lf_now_ms();
+	long op_total[ARRAY_SIZE(op_name)] = { 0 }, op_ok[ARRAY_SIZE(op_name)] = { 0 };
 	int batch = opt.batch, run_timeout = lf_debug_kernel() ? 1200 : 120;
 	const char *cgpath = NULL;
 	struct fz_prog *progs;
@@ -1756,8 +1757,15 @@ TEST_F_TIMEOUT(fuzz, campaign, 900)
 			fz_compare(p, &la[i], lb, &v);
 			allowed += v.allowed;
 			compared += v.compared;
-			for (int k = 0; k < p->nops; k++)
-				reached += la[i].steps[k].npages;
+			for (int k = 0; k < p->nops && k < la[i].nsteps; k++) {
+				const struct fz_step *st = &la[i].steps[k];
+				int op = p->ops[k].op;
+
+				reached += st->npages;
+				op_total[op]++;
+				/* a write "succeeds" when it wrote every page */
+				op_ok[op] += op == OP_WRITE ? st->ret == p->ops[k].arg : st->ret >= 0;
+			}
 			if (opt.verbose) {
 				ksft_print_msg("seed %llu: %d steps (%d setup), %d observed pages, %d tags reached, uffd faults %ld/%ld, io_uring %s, pidfd %s\n",
 					       (unsigned long long)p->seed, p->nops, p->nsetup,
@@ -1812,6 +1820,11 @@ TEST_F_TIMEOUT(fuzz, campaign, 900)
 			       compared, ms / 1000, ms % 1000, ms ? seq * 1000.0 / ms : 0.0);
 		ksft_print_msg("fuzz: MADV_FREE reached %ld pages; %ld observations read zero under %s where the unhooked run kept a reached tag\n",
 			       reached, allowed, opt.emulate ? emulate_name[opt.emulate] : "dontneed");
+		/* what ran, and how much of it the kernel accepted (unhooked run) */
+		for (size_t k = 0; k < ARRAY_SIZE(op_name); k++)
+			if (op_total[k])
+				ksft_print_msg("fuzz:   %-16s %6ld calls, %6ld succeeded\n",
+					       op_name[k], op_total[k], op_ok[k]);
 	}
 	EXPECT_EQ(0, fails);
 	(void)count;
