@@ -69,6 +69,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1579,10 +1580,22 @@ static void print_verdict(const struct fz_prog *p, const struct fz_log *a,
 			ksft_print_msg("  (pages observed every %d steps: the change happened in steps %d-%d)\n",
 				       observe, last_obs + 1, v->step);
 	}
-	ksft_print_msg("reproduce: LF_FUZZ_SEEDS=%llu LF_FUZZ_VERBOSE=1 ./lazyfree_fuzz%s%s (make fuzz SEEDS=%llu-%llu VERBOSE=1)\n",
-		       (unsigned long long)p->seed, opt.emulate ? " --emulate " : "",
-		       opt.emulate ? emulate_name[opt.emulate] : "",
-		       (unsigned long long)p->seed, (unsigned long long)p->seed);
+	if (opt.emulate) {
+		ksft_print_msg("reproduce: LF_FUZZ_SEEDS=%llu LF_FUZZ_VERBOSE=1 ./lazyfree_fuzz --emulate %s\n",
+			       (unsigned long long)p->seed, emulate_name[opt.emulate]);
+	} else {
+		struct utsname u;
+		char line[32] = "?";
+		int maj, min;
+
+		if (!uname(&u) && sscanf(u.release, "%d.%d", &maj, &min) == 2)
+			snprintf(line, sizeof(line), "%d.%d%s", maj, min,
+				 strstr(u.release, "-rt") ? "-rt" :
+				 strstr(u.release, "cloud") ? "-cloud" : "");
+		ksft_print_msg("reproduce: make fuzz SEEDS=%llu-%llu VERBOSE=1 KERNELS=%s LANES=%s HOOKS=%s (in the guest: LF_FUZZ_SEEDS=%llu LF_FUZZ_VERBOSE=1 ./lazyfree_fuzz)\n",
+			       (unsigned long long)p->seed, (unsigned long long)p->seed, line,
+			       lf_lane(), lf_hook_env() ?: "ftrace", (unsigned long long)p->seed);
+	}
 }
 
 /* ------------------------------------------------------------ the test */
