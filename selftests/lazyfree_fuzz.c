@@ -1534,6 +1534,11 @@ static void fmt_result(const struct fz_prog *p, int i, const struct fz_step *s,
 	}
 }
 
+/*
+ * Verbose: a step, both results and, at a checkpoint, every observed page
+ * as one letter: t tag, f file data, 0 zero, e unreadable (the same on
+ * both sides), z lost under dontneed as allowed, X not allowed.
+ */
 static void print_step(const struct fz_prog *p, const struct fz_log *a,
 		       const struct fz_log *b, int i)
 {
@@ -1547,6 +1552,22 @@ static void print_step(const struct fz_prog *p, const struct fz_log *a,
 	ksft_print_msg("       unhooked: %s\n", ra);
 	if (b)
 		ksft_print_msg("       dontneed: %s\n", rb);
+	if (!b || a->steps[i].obs_at < 0 || b->steps[i].obs_at < 0)
+		return;
+	/* a checkpoint: every page, one letter each (verbose runs) */
+	for (int k = 0; k < p->nobs; k++) {
+		const struct fz_obs *x = &a->pool[a->steps[i].obs_at + k];
+		const struct fz_obs *y = &b->pool[b->steps[i].obs_at + k];
+		char why[160];
+		int r = obs_compare(a, x, y, i, why, sizeof(why));
+
+		d[k % 64] = r < 0 ? 'X' : r > 0 ? 'z' : x->err ? 'e' :
+			    x->zero ? '0' : x->tag >> 48 == FZ_MAGIC ? 't' : 'f';
+		if (k % 64 == 63 || k == p->nobs - 1) {
+			d[k % 64 + 1] = '\0';
+			ksft_print_msg("       pages %3d-%3d: %s\n", k - k % 64, k, d);
+		}
+	}
 }
 
 static void print_verdict(const struct fz_prog *p, const struct fz_log *a,
