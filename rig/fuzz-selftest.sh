@@ -9,7 +9,9 @@
 #                             the seed, the first differing step and the
 #                             command that reproduces it;
 #   LF_FUZZ_EMULATE=wrong-walk  run B zaps anon VMAs past the one that ends
-#                             the kernel's walk: must fail the same way.
+#                             the kernel's walk: must fail the same way;
+#   LF_FUZZ_EMULATE=naive     run B advises the whole range MADV_DONTNEED
+#                             first (the do_madvise rewrite trap): must fail.
 # Prints one "ok N ..." / "not ok N ..." line per mode; exit 0 if all held.
 set -eu -o pipefail
 
@@ -45,4 +47,5 @@ check off pass
 check dontneed pass
 check wrong fail
 check wrong-walk fail
+check naive fail
 exit "$failed"

@@ -39,15 +39,16 @@
  * Host development without the module: LF_FUZZ_EMULATE=off runs B exactly
  * as A (determinism), =dontneed makes B MADV_DONTNEED the reached pages
  * before each MADV_FREE (what the module does), =wrong also zaps mlocked
- * VMAs (a replacement that ignores VM_LOCKED) and =wrong-walk the anon
- * VMAs past the one that ends the kernel's walk (a rewrite of the whole
- * call): both must be reported.
+ * VMAs (a replacement that ignores VM_LOCKED), =wrong-walk the anon VMAs
+ * past the one that ends the kernel's walk, and =naive the whole range
+ * as MADV_DONTNEED would (the rewrite of `behavior` at do_madvise that
+ * loses private file COW data): each must be reported.
  *
  * Options (environment, or argv before the harness's own):
  *   LF_FUZZ_SEEDS=N or FIRST-LAST (--seed N, --seeds A-B)
  *   LF_FUZZ_COUNT=N   sequences from seed 1 (--count N)
  *   LF_FUZZ_VERBOSE=1 every step of every run, both results (--verbose)
- *   LF_FUZZ_EMULATE=off|dontneed|wrong|wrong-walk (--emulate X)
+ *   LF_FUZZ_EMULATE=off|dontneed|wrong|wrong-walk|naive (--emulate X)
  *   LF_FUZZ_STEPS=N   operations after the setup (48)
  *   LF_FUZZ_OBSERVE=N observe every page every N steps (4; 1 when a
  *                     difference is narrowed down)
@@ -154,10 +155,10 @@ static const char *const op_name[] = {
 	"fork+read", "UFFDIO_REGISTER", "observe",
 };
 
-enum fz_emulate { EM_NONE, EM_OFF, EM_DONTNEED, EM_WRONG, EM_WRONG_WALK };
+enum fz_emulate { EM_NONE, EM_OFF, EM_DONTNEED, EM_WRONG, EM_WRONG_WALK, EM_NAIVE };
 
 static const char *const emulate_name[] = {
-	"module", "off", "dontneed", "wrong", "wrong-walk",
+	"module", "off", "dontneed", "wrong", "wrong-walk", "naive",
 };
 
 struct fz_region {
@@ -1044,6 +1045,10 @@ static void fz_before_free(struct fz_ctx *c, int step, unsigned long addr, unsig
 	}
 	if (!c->is_b || c->em < EM_DONTNEED)
 		return;
+	if (c->em == EM_NAIVE) {
+		madvise((void *)addr, len, MADV_DONTNEED);
+		return;
+	}
 	if (wrong)
 		n = fz_free_reach(addr, len, c->em, rg, ARRAY_SIZE(rg));
 	/*
@@ -1890,7 +1895,7 @@ static int parse_seeds(const char *s)
 
 static int parse_emulate(const char *s)
 {
-	for (int i = EM_OFF; i <= EM_WRONG_WALK; i++)
+	for (int i = EM_OFF; i <= EM_NAIVE; i++)
 		if (!strcmp(s, emulate_name[i])) {
 			opt.emulate = i;
 			return 0;
