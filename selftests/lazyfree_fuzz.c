@@ -26,12 +26,17 @@
  * the kernel's own MADV_FREE reaches (start aligned; VMAs in address
  * order, holes skipped; the first VMA that is not anonymous, or is
  * VM_LOCKED, hugetlb or VM_PFNMAP, ends the walk) and A records the tags
- * found there.  The one difference allowed: a page reads all zero on one
- * side where the other holds a tag A's MADV_FREE reached before that
- * observation.  Everything else (return values, errnos, the reached
- * ranges, every other page, what a forked child reads) must be equal.
- * The rule is symmetric because MADV_PAGEOUT may reclaim A's lazily freed
- * pages (then A reads zero too).  The userfaultfd handler's fault count
+ * found there (and the tag it last stored there itself).  The one
+ * difference allowed: a page is lost on one side (reads all zero, or,
+ * missing in a userfaultfd-armed VMA under PROT_NONE, cannot be read at
+ * all) where the other holds a tag A's MADV_FREE reached by then.
+ * Everything else (return values, errnos, the reached ranges, every
+ * other page, what a forked child reads) must be equal.  The rule is
+ * symmetric because MADV_PAGEOUT may reclaim A's lazily freed pages (then
+ * A loses them too); each run is pinned to one CPU so that it does so the
+ * same way every time.  Under dontneed the module leaves
+ * userfaultfd-armed VMAs alone (and so does the emulation).  The
+ * userfaultfd handler's fault count
  * is logged but not compared: under dontneed a read of a zapped page
  * faults where A's did not, and the handler's zero page is already
  * judged by the page rule.
