@@ -43,7 +43,7 @@ for g in "$BUILD"/logs/*/guest.log; do
 	found=1
 	echo "fuzz: $boot: ${line#fuzz: }"
 	# the last report: the replay that observed every step, when there is one
-	first=$(grep -n 'first difference at step' "$g" | tail -n 1 | cut -d: -f1)
+	first=$(grep -n 'first difference at step' "$g" | tail -n 1 | cut -d: -f1 || true)
 	[ -z "$first" ] || sed -n "$first,/reproduce:/p" "$g" | sed 's/^/  /'
 	if grep -q '^ok [0-9]* fuzz.campaign' "$g"; then
 		echo "fuzz: $boot: PASS"
