@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Seeded differential fuzzer of the madvise surface (issue 14, part 2).
+ * Seeded differential fuzzer of the madvise surface.
  *
  * From a seed, a program is generated in the test process: adjacent VMAs
  * of every kind at fixed addresses (hugetlb, THP-eligible, private
