@@ -21,13 +21,6 @@
 #include "lf_harness.h"
 #include "lf_util.h"
 
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434
-#endif
-#ifndef __NR_process_madvise
-#define __NR_process_madvise 440
-#endif
-
 struct counts {
 	uint64_t node_free, node_rw, node_pin, cg_free, cg_rw, cg_pin;
 };
@@ -64,7 +57,6 @@ static void expect_grown(struct __test_metadata *_metadata, const char *what,
 	EXPECT_EQ(rw, c1->node_rw - c0->node_rw) TH_LOG("%s: node rewritten_bytes", what);
 	EXPECT_EQ(pin, c1->node_pin - c0->node_pin) TH_LOG("%s: node pinned_bytes", what);
 }
-
 
 FIXTURE(counters) {
 	struct lf_cg cg;

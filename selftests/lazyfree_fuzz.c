@@ -116,15 +116,6 @@
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 0x01
 #endif
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434
-#endif
-#ifndef __NR_process_madvise
-#define __NR_process_madvise 440
-#endif
-#ifndef __NR_mlock2
-#define __NR_mlock2 325
-#endif
 
 #define PG		lf_pagesize
 #define FZ_BASE		0x100000000000UL	/* 16 TiB: below every 47-bit TASK_SIZE */

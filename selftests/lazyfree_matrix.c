@@ -44,12 +44,6 @@
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434
-#endif
-#ifndef __NR_process_madvise
-#define __NR_process_madvise 440
-#endif
 #ifndef __NR_mseal
 #define __NR_mseal 462
 #endif

@@ -11,7 +11,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+
+/* C libraries older than these system calls (one number on every arch) */
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_process_madvise
+#define __NR_process_madvise 440
+#endif
 
 #define LF_SYSFS	"/sys/kernel/lazyfree"
 #define LF_MAXPAGES	2048	/* a 32 MiB huge page of 16 KiB pages */
