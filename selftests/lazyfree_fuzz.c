@@ -271,18 +271,33 @@ static unsigned int below(struct fz_rng *r, unsigned int n)
 
 /* ------------------------------------------------------ advice table */
 
-struct fz_advice {
-	int advice;
+/* A weighted choice: an advice (with its name) or an operation. */
+struct fz_choice {
+	int value;
 	const char *name;
 	int weight;
 };
+
+/* One of @n choices, each as likely as its weight. */
+static int pick(struct fz_rng *r, const struct fz_choice *c, size_t n)
+{
+	unsigned int total = 0, x;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		total += c[i].weight;
+	x = below(r, total);
+	for (i = 0; i < n - 1 && x >= (unsigned int)c[i].weight; i++)
+		x -= c[i].weight;
+	return c[i].value;
+}
 
 /*
  * Every advice value, and invalid ones.  MADV_HWPOISON (100) and
  * MADV_SOFT_OFFLINE (101) are left out on purpose: they poison or
  * migrate physical pages of the whole guest, not this process's state.
  */
-static const struct fz_advice advices[] = {
+static const struct fz_choice advices[] = {
 	{ MADV_NORMAL, "MADV_NORMAL", 2 },
 	{ MADV_RANDOM, "MADV_RANDOM", 2 },
 	{ MADV_SEQUENTIAL, "MADV_SEQUENTIAL", 2 },
@@ -321,7 +336,7 @@ static const char *advice_name(int advice)
 	static char buf[32];
 
 	for (size_t i = 0; i < ARRAY_SIZE(advices); i++)
-		if (advices[i].advice == advice)
+		if (advices[i].value == advice)
 			return advices[i].name;
 	snprintf(buf, sizeof(buf), "%d", advice);
 	return buf;
@@ -329,17 +344,7 @@ static const char *advice_name(int advice)
 
 static int pick_advice(struct fz_rng *r)
 {
-	unsigned int total = 0, x;
-
-	for (size_t i = 0; i < ARRAY_SIZE(advices); i++)
-		total += advices[i].weight;
-	x = below(r, total);
-	for (size_t i = 0; i < ARRAY_SIZE(advices); i++) {
-		if (x < (unsigned int)advices[i].weight)
-			return advices[i].advice;
-		x -= advices[i].weight;
-	}
-	return MADV_FREE;
+	return pick(r, advices, ARRAY_SIZE(advices));
 }
 
 /* ---------------------------------------------------------- generator */
@@ -548,27 +553,14 @@ static void gen_setup(struct fz_prog *p, const struct fz_env *env, struct fz_rng
 	p->ops[p->nops - 1].observe = 1;
 }
 
-static const struct { int op, weight; } op_weights[] = {
-	{ OP_WRITE, 18 }, { OP_MADVISE, 34 }, { OP_URING, 7 },
-	{ OP_PMADV, 5 }, { OP_MPROTECT, 7 }, { OP_MLOCK, 3 },
-	{ OP_MUNLOCK, 3 }, { OP_MLOCK_ONFAULT, 1 }, { OP_MREMAP, 7 },
-	{ OP_MUNMAP, 2 }, { OP_FORK, 5 }, { OP_OBSERVE, 2 },
+/* operations by weight (their names: op_name[]) */
+static const struct fz_choice op_weights[] = {
+	{ OP_WRITE, NULL, 18 }, { OP_MADVISE, NULL, 34 }, { OP_URING, NULL, 7 },
+	{ OP_PMADV, NULL, 5 }, { OP_MPROTECT, NULL, 7 }, { OP_MLOCK, NULL, 3 },
+	{ OP_MUNLOCK, NULL, 3 }, { OP_MLOCK_ONFAULT, NULL, 1 },
+	{ OP_MREMAP, NULL, 7 }, { OP_MUNMAP, NULL, 2 }, { OP_FORK, NULL, 5 },
+	{ OP_OBSERVE, NULL, 2 },
 };
-
-static int pick_op(struct fz_rng *r)
-{
-	unsigned int total = 0, x;
-
-	for (size_t i = 0; i < ARRAY_SIZE(op_weights); i++)
-		total += op_weights[i].weight;
-	x = below(r, total);
-	for (size_t i = 0; i < ARRAY_SIZE(op_weights); i++) {
-		if (x < (unsigned int)op_weights[i].weight)
-			return op_weights[i].op;
-		x -= op_weights[i].weight;
-	}
-	return OP_MADVISE;
-}
 
 /* A small region or a spare area: what mremap moves from and to. */
 static int pick_small(const struct fz_prog *p, struct fz_rng *r)
@@ -595,7 +587,7 @@ static void gen_prog(struct fz_prog *p, const struct fz_env *env, uint64_t seed,
 	p->seed = seed;
 	gen_setup(p, env, &r);
 	for (int s = 0; s < steps && p->nops < FZ_MAXOPS; s++) {
-		int op = pick_op(&r);
+		int op = pick(&r, op_weights, ARRAY_SIZE(op_weights));
 		struct fz_op *o;
 
 		if (op == OP_WRITE) {
@@ -1345,25 +1337,15 @@ static void fz_pin(void)
 static int fz_run(const struct fz_prog *p, struct fz_log *l, enum fz_emulate em,
 		  bool is_b, const char *cgpath, int timeout_s)
 {
-	int status, err;
+	int status;
 	pid_t pid;
 
 	memset(l, 0, offsetof(struct fz_log, pool));
 	l->npool = l->ntags = 0;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		snprintf(l->msg, sizeof(l->msg), "fork: %s", strerror(errno));
+	pid = lf_fork_into(cgpath, l->msg, sizeof(l->msg));
+	if (pid < 0)
 		return -1;
-	}
 	if (pid == 0) {
-		if (cgpath) {
-			err = lf_cg_enter(cgpath);
-			if (err) {
-				snprintf(l->msg, sizeof(l->msg), "%s: %s", cgpath, strerror(-err));
-				_exit(3);
-			}
-		}
 		alarm(timeout_s);
 		fz_pin();
 		fz_exec(p, l, em, is_b);

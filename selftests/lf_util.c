@@ -465,30 +465,40 @@ void lf_result_free(struct lf_result *r)
 		munmap(r, sizeof(*r));
 }
 
+pid_t lf_fork_into(const char *cgpath, char *msg, size_t len)
+{
+	pid_t pid;
+	int err;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(msg, len, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0 && cgpath) {
+		err = lf_cg_enter(cgpath);
+		if (err) {
+			snprintf(msg, len, "%s/cgroup.procs: %s", cgpath,
+				 strerror(-err));
+			_exit(3);
+		}
+	}
+	return pid;
+}
+
 int lf_run(const char *cgpath, lf_case_fn fn, const void *arg,
 	   struct lf_result *r)
 {
-	int status, err;
+	int status;
 	pid_t pid;
 
 	memset(r, 0, sizeof(*r));
 	memset(r->expect, 'X', sizeof(r->expect));
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		snprintf(r->msg, sizeof(r->msg), "fork: %s", strerror(errno));
+	pid = lf_fork_into(cgpath, r->msg, sizeof(r->msg));
+	if (pid < 0)
 		return -1;
-	}
 	if (pid == 0) {
-		if (cgpath) {
-			err = lf_cg_enter(cgpath);
-			if (err) {
-				snprintf(r->msg, sizeof(r->msg),
-					 "%s/cgroup.procs: %s", cgpath,
-					 strerror(-err));
-				_exit(3);
-			}
-		}
 		fn(r, arg);
 		r->done = 1;
 		_exit(0);

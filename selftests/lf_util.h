@@ -116,6 +116,14 @@ struct lf_result {
 typedef void (*lf_case_fn)(struct lf_result *r, const void *arg);
 
 /*
+ * fork(), the child moved into cgpath (NULL: stay).  Returns 0 in the
+ * child, the child's pid in the parent, -1 when fork() failed.  A child
+ * that cannot move writes why into msg (shared memory, so the parent
+ * reads it) and exits 3.
+ */
+pid_t lf_fork_into(const char *cgpath, char *msg, size_t len);
+
+/*
  * Fork a child, move it into cgpath (NULL: stay), run fn(r, arg) there.
  * Returns 0 when the child ran fn to completion and exited 0; otherwise -1
  * with r->msg describing the failure (signal, exit code, cgroup move).
