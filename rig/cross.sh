@@ -106,6 +106,7 @@ build_userspace_cross() {
 	mkdir -p "$dir"
 	(cd "$REPO/userspace" && tar -cf - --exclude='*.o' --exclude=lazyfreectl \
 		--exclude=build .) | (cd "$dir" && tar -xf -)
+	cp "$REPO/VERSION" "$dir/.."	# the Makefile reads ../VERSION
 	cross_make_vars || return 1
 	if ! make -C "$dir" "${CROSS_MAKE_VARS[@]}" >"$lg" 2>&1; then
 		log "build: userspace for arm64 FAILED (log: $lg)"
