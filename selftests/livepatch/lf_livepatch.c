@@ -9,13 +9,28 @@
  *
  * A test module, not part of lazyfree: the hooked function's form is
  * chosen by the line (LF_KERNEL_LINE, from Kbuild), by the ranges of
- * module/compat.h.
+ * module/compat.h.  /sys/module/lf_livepatch/parameters/calls counts the
+ * calls of the patched version (lazyfree_coexist: "the livepatch runs").
  */
 #include <linux/hugetlb.h>
 #include <linux/livepatch.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
+
+static atomic_long_t lf_lp_calls;
+
+static int lf_lp_calls_get(char *buf, const struct kernel_param *kp)
+{
+	return sprintf(buf, "%ld\n", atomic_long_read(&lf_lp_calls));
+}
+
+static const struct kernel_param_ops lf_lp_calls_ops = {
+	.get = lf_lp_calls_get,
+};
+module_param_cb(calls, &lf_lp_calls_ops, NULL, 0444);
+MODULE_PARM_DESC(calls, "calls of the patched function so far");
 
 #if LF_KERNEL_LINE < 518
 /* madvise_free_single_vma(vma, start, end): only MADV_FREE reaches it */
@@ -24,6 +39,7 @@
 static int lf_lp_free(struct vm_area_struct *vma, unsigned long start,
 		      unsigned long end)
 {
+	atomic_long_inc(&lf_lp_calls);
 	return vma_is_anonymous(vma) ? 0 : -EINVAL;
 }
 #elif LF_KERNEL_LINE < 617
@@ -33,6 +49,7 @@ static int lf_lp_free(struct vm_area_struct *vma, unsigned long start,
 static bool lf_lp_free(struct vm_area_struct *vma, unsigned long start,
 		       unsigned long *end, int behavior)
 {
+	atomic_long_inc(&lf_lp_calls);
 	if (!is_vm_hugetlb_page(vma)) {
 		unsigned long forbidden = VM_PFNMAP;
 
@@ -61,6 +78,7 @@ static bool lf_lp_free(struct vm_area_struct *vma, unsigned long start,
 
 static int lf_lp_free(void *madv_behavior)
 {
+	atomic_long_inc(&lf_lp_calls);
 	return 0;
 }
 #endif
