@@ -7,10 +7,13 @@
  *   argument-only trampoline (a full pt_regs one before 5.11) and
  *   FTRACE_OPS_FL_IPMODIFY, as livepatch does.
  *   The cheapest dispatch; refused where a livepatch (or another IPMODIFY
- *   user) owns the function or where it is no ftrace site.
+ *   user, or before 6.0 a BPF trampoline) owns the function or where it
+ *   is no ftrace site.
  * kprobe: a kprobe whose pre-handler moves the instruction pointer.  Works
  *   wherever CONFIG_KPROBES does; costs a full register save.  No
- *   post_handler, so it never takes IPMODIFY and coexists with livepatch.
+ *   post_handler, so it never takes IPMODIFY and coexists with livepatch;
+ *   but a BPF trampoline that calls the function (fexit) calls its body
+ *   past the kprobe's redirect.
  *
  * Either way the handler asks the strategy (lf_redirect()), which counts
  * the call and, where the mode is dontneed, names its replacement: that
@@ -202,7 +205,7 @@ static int lf_hook_register(void)
 		return 0;
 	}
 	if (err == -EBUSY)
-		pr_warn("ftrace hook on %s refused (-EBUSY: another IPMODIFY user such as a livepatch, or kernel.ftrace_enabled=0): using a kprobe\n",
+		pr_warn("ftrace hook on %s refused (-EBUSY: a livepatch of it, a BPF trampoline on it before 6.0, or kernel.ftrace_enabled=0): using a kprobe, which a BPF fexit program on it bypasses\n",
 			lf_strategy->symbol);
 	else
 		pr_info("ftrace hook on %s refused (%d), using a kprobe\n",
