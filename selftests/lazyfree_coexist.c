@@ -51,6 +51,11 @@
 #define LP_NAME		"lf_livepatch"
 #define LP_DIR		"/sys/kernel/livepatch/" LP_NAME
 #define NPAGES		16
+/*
+ * Seconds a round may take: 2-4 under TCG, several times that on the
+ * debug kernel (KASAN, lockdep), where a livepatch transition is slower.
+ */
+#define LF_ROUND_TIMEOUT	300
 
 enum nb_kind {
 	NB_FUNCTION, NB_FUNCTION_GRAPH, NB_KPROBE, NB_KRETPROBE,
@@ -679,49 +684,49 @@ static void round_trip(struct __test_metadata *_metadata,
 	check_nothing_left(_metadata, c);
 }
 
-TEST_F(coex, function_tracer)
+TEST_F_TIMEOUT(coex, function_tracer, LF_ROUND_TIMEOUT)
 {
 	round_trip(_metadata, &self->c, variant->nb_first_in,
 		   variant->nb_first_out, NB_FUNCTION);
 }
 
-TEST_F(coex, function_graph_tracer)
+TEST_F_TIMEOUT(coex, function_graph_tracer, LF_ROUND_TIMEOUT)
 {
 	round_trip(_metadata, &self->c, variant->nb_first_in,
 		   variant->nb_first_out, NB_FUNCTION_GRAPH);
 }
 
-TEST_F(coex, kprobe_event)
+TEST_F_TIMEOUT(coex, kprobe_event, LF_ROUND_TIMEOUT)
 {
 	round_trip(_metadata, &self->c, variant->nb_first_in,
 		   variant->nb_first_out, NB_KPROBE);
 }
 
-TEST_F(coex, kretprobe_event)
+TEST_F_TIMEOUT(coex, kretprobe_event, LF_ROUND_TIMEOUT)
 {
 	round_trip(_metadata, &self->c, variant->nb_first_in,
 		   variant->nb_first_out, NB_KRETPROBE);
 }
 
-TEST_F(coex, bpf_kprobe)
+TEST_F_TIMEOUT(coex, bpf_kprobe, LF_ROUND_TIMEOUT)
 {
 	round_trip(_metadata, &self->c, variant->nb_first_in,
 		   variant->nb_first_out, NB_BPF_KPROBE);
 }
 
-TEST_F(coex, bpf_fentry)
+TEST_F_TIMEOUT(coex, bpf_fentry, LF_ROUND_TIMEOUT)
 {
 	round_trip(_metadata, &self->c, variant->nb_first_in,
 		   variant->nb_first_out, NB_BPF_FENTRY);
 }
 
-TEST_F(coex, bpf_fexit)
+TEST_F_TIMEOUT(coex, bpf_fexit, LF_ROUND_TIMEOUT)
 {
 	round_trip(_metadata, &self->c, variant->nb_first_in,
 		   variant->nb_first_out, NB_BPF_FEXIT);
 }
 
-TEST_F(coex, livepatch)
+TEST_F_TIMEOUT(coex, livepatch, LF_ROUND_TIMEOUT)
 {
 	round_trip(_metadata, &self->c, variant->nb_first_in,
 		   variant->nb_first_out, NB_LIVEPATCH);
