@@ -69,6 +69,7 @@ struct coex {
 	bool kprobe_ftrace;	/* hook=kprobe, and the kprobe is ftrace-based */
 	int kver;		/* 6.12 is 612 */
 	bool nb_on, lf_on;
+	bool ran;		/* the round began: the module must be restored */
 	struct lf_bpf bpf;
 	char why[600];		/* what the neighbour's attach said */
 	struct lf_cg dn, fr, storm;	/* dontneed, free, the storm's */
@@ -475,7 +476,8 @@ FIXTURE_TEARDOWN_PARENT(coex)
 	lf_cg_destroy(&self->c.fr);
 	lf_cg_destroy(&self->c.storm);
 	lf_result_free(self->c.r);
-	lf_ko_restore(true);
+	if (self->c.ran)
+		lf_ko_restore(true);
 }
 
 /*
@@ -600,6 +602,7 @@ static void round_trip(struct __test_metadata *_metadata,
 	int err;
 
 	c->kind = kind;
+	c->ran = true;
 	if (nb_first_in)
 		ASSERT_EQ(0, lf_ko_unload(NULL));
 	if (lp &&
