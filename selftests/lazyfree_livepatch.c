@@ -162,7 +162,11 @@ static void stack_up(struct __test_metadata *_metadata, bool kprobes_first,
 	ASSERT_EQ(0, lf_cg_attr_write(cg_id, "mode", "dontneed"));
 }
 
-TEST_F(lp, who_runs_and_what_is_counted)
+/*
+ * Two livepatch transitions and two reloads: seconds under TCG, about a
+ * minute on the debug kernel (KASAN, lockdep), past the harness's 30 s.
+ */
+TEST_F_TIMEOUT(lp, who_runs_and_what_is_counted, 300)
 {
 	uint64_t f0, f1, w0, w1, len = NPAGES * lf_pagesize;
 	long zero, want_zero = variant->kprobes_first ? NPAGES : 0;
