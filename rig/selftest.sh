@@ -34,7 +34,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..11"
+echo "1..13"
 expect guest-pass "5 0 2" "$(scan_guest "$DATA/guest-pass.log" rc=0)"
 expect guest-fail "4 6 0" "$(scan_guest "$DATA/guest-fail.log" rc=124)" \
 	"rewrite.c:42:file_private:Expected data[0] (0) == 'x' (120)"
@@ -50,6 +50,9 @@ expect guest-missing "0 1 0" "$(scan_guest "$DATA/does-not-exist.log" rc=1)"
 expect console-debug-clean "0 0 0" "$(scan_console "$DATA/console-debug-clean.log")"
 expect console-debug-reports "0 3 0" "$(scan_console "$DATA/console-debug-reports.log")" \
 	"BUG: sleeping function called from invalid context"
+expect console-debug-uffd "0 0 0" "$(scan_console "$DATA/console-debug-uffd.log")"
+expect console-debug-uffd-warn "0 1 0" "$(scan_console "$DATA/console-debug-uffd-warn.log")" \
+	"WARNING: CPU: 0 PID: 759 at mm/madvise.c:100"
 # KASAN, lockdep, atomic sleep
 expect debug-counts "1 1 1" "COUNTS $(debug_console_counts "$DATA/console-debug-reports.log")"
 echo "# Totals: pass:$((n - bad)) fail:$bad"
