@@ -8,7 +8,9 @@
 # count the instructions on the path (cache and TLB effects are not in
 # them).  Prints a table and writes it to Documentation/benchmarks.rst.
 # A second boot of each kernel, with two vCPUs and no -icount, counts the
-# TLB shootdown interrupts the calls cause (guest mode tlb).
+# TLB shootdown interrupts the calls cause (guest mode tlb).  The first
+# also runs bench/lfmacro, a fixed amount of work on Debian's jemalloc,
+# for a real allocator's view (its CPU time in instructions).
 #
 # On arm64 (ARCH=arm64) the clock is the virtual counter, which QEMU's
 # virt board runs at 62.5 MHz: under -icount a tick is 16 instructions,
@@ -43,6 +45,12 @@ mkdir -p "$BUILD/logs" "$BUILD/bench"
 deps_install
 apt_update
 cross_ensure || die "bench: no $LF_ARCH cross toolchain or sysroot"
+MACRO_FLAGS=()
+MACRO_LIBS=()
+if [ "$LF_ARCH" != amd64 ]; then
+	MACRO_FLAGS=(-I"$SYSROOT/usr/include")
+	MACRO_LIBS=(-L"$SYSROOT/usr/lib/$CROSS_TRIPLET")
+fi
 
 # ratio A B: A/B to three places
 ratio() {
@@ -84,9 +92,14 @@ bench_kernel() {
 	build_module "$rel" "$out" || die "bench: module for $rel does not build"
 	"$BENCH_CC" -static -O2 -Wall -Wextra -Werror -o "$out/lfbench" "$REPO/bench/lfbench.c" ||
 		die "bench: lfbench does not build"
+	# on Debian's jemalloc (libjemalloc-dev: the host's, or the sysroot's)
+	"$BENCH_CC" -static -O2 -Wall -Wextra -Werror "${MACRO_FLAGS[@]}" -o "$out/lfmacro" \
+		"$REPO/bench/lfmacro.c" "${MACRO_LIBS[@]}" -ljemalloc -lpthread -lm ||
+		die "bench: lfmacro does not build (libjemalloc-dev)"
 	initramfs_base "$stage"
 	initramfs_add "$stage" "$out/lazyfree.ko" /lazyfree/lazyfree.ko
 	initramfs_add "$stage" "$out/lfbench" /lazyfree/bin/lfbench
+	initramfs_add "$stage" "$out/lfmacro" /lazyfree/bin/lfmacro
 	initramfs_pack "$stage" "$out/initrd.gz"
 	log "bench: $rel: booting under -icount (a few minutes)"
 	bench_boot "$rel" "$out/initrd.gz" bench
@@ -131,6 +144,16 @@ table() {
 		absent.reuse-dontneed.64k absent.reuse-free.64k -
 	row "$log" "MADV_FREE 4 KiB, 10,000 tracked cgroups (vs 1)" cgroups-10000.free.4k cgroups-1.free.4k 1.10
 	row "$log" "MADV_FREE 4 KiB, depth 16 below the mode (vs depth 1)" depth-16.free.4k depth-1.free.4k 1.10
+	row "$log" "jemalloc purging lazily (lfmacro), module absent" macro.absent.lazy macro.absent.lazy -
+	for h in ftrace kprobe; do
+		row "$log" "  same, $h, free" macro.$h-free.lazy macro.absent.lazy \
+			"$([ $h = ftrace ] && echo 1.005 || echo -)"
+	done
+	row "$log" "jemalloc purging eagerly (MADV_DONTNEED), module absent" \
+		macro.absent.eager macro.absent.lazy -
+	for h in ftrace kprobe; do
+		row "$log" "  lazily, $h, dontneed (vs eagerly)" macro.$h-dontneed.lazy macro.absent.eager -
+	done
 }
 
 # tlb_table LOG: CASE|SPIN|SLEEP rows of shootdowns per 1000 calls
@@ -177,6 +200,17 @@ what a program pays afterwards: instructions to write one byte to each
 page of 64 KiB again after the call.  Lazily freed pages are still mapped;
 dropped ones (MADV_DONTNEED, or MADV_FREE under \`\`dontneed\`\`) fault
 in a new zeroed page each.
+
+The "jemalloc" rows are a real allocator's view: \`\`bench/lfmacro\`\`, on
+Debian's jemalloc (static), does a fixed amount of work (300 rounds of
+allocating 64 blocks of 16 to 256 KiB, writing each page, freeing them and
+letting jemalloc decay), purging lazily with MADV_FREE as the demo's
+lfheap-je does (\`\`dirty_decay_ms:1,muzzy_decay_ms:-1\`\`) or, with
+\`\`MALLOC_CONF=muzzy_decay_ms:0\`\`, on the same schedule with
+MADV_DONTNEED; the figure is the process's CPU time (user and kernel) in
+instructions, the median of three runs, and the notes under the table
+give the purges it made.  \`\`dontneed\`\` is compared with jemalloc's own
+eager purge: both drop the pages at once and fault them in again.
 
 Under each table, the TLB shootdown interrupts (x86's ``TLB`` row of
 /proc/interrupts) per 1000 calls on 64 KiB, from a second boot with two

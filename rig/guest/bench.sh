@@ -88,4 +88,34 @@ measure depth-1.free.4k -c "$BENCH/tree/l1" free 4k
 measure depth-16.free.4k -c "$deep" free 4k
 unload
 
+# 6. A real allocator: lfmacro, a fixed amount of jemalloc work that
+#    purges lazily (MADV_FREE) or, with MALLOC_CONF=muzzy_decay_ms:0, on
+#    the same schedule with MADV_DONTNEED; the process's CPU time in
+#    instructions, the median of three runs.
+MACRO_ROUNDS=300
+macro() {
+	local name=$1 i out v calls pages
+	shift
+	for i in 1 2 3; do
+		out=$(env "$@" lfmacro -c "$RUN" $MACRO_ROUNDS) ||
+			{ bench_fail "$name: lfmacro"; return; }
+		echo "$out"
+	done >"/tmp/macro.$name"
+	v=$(cut -d' ' -f1 "/tmp/macro.$name" | sort -n | sed -n 2p)
+	read -r _ calls pages <"/tmp/macro.$name"
+	echo "LAZYFREE-BENCH macro.$name $v"
+	echo "LAZYFREE-BENCH-INFO macro.$name: $MACRO_ROUNDS rounds, $calls purges, $pages pages purged, runs: $(cut -d' ' -f1 "/tmp/macro.$name" | tr '\n' ' ')"
+}
+
+macro absent.lazy
+macro absent.eager MALLOC_CONF=muzzy_decay_ms:0
+for hook in ftrace kprobe; do
+	load hook=$hook
+	track "$RUN"
+	macro $hook-free.lazy
+	set_mode "$RUN" dontneed
+	macro $hook-dontneed.lazy
+	unload
+done
+
 bench_end
