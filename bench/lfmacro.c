@@ -6,14 +6,14 @@
  *
  * A fixed amount of work on Debian's jemalloc (linked statically): each
  * round allocates 64 blocks of 16 to 256 KiB (the same sizes every run),
- * writes every page of each, frees them all and lets jemalloc decay
- * (arena.<all>.decay): it returns extents freed more than
- * dirty_decay_ms ago to the kernel.  With this program's configuration,
+ * writes every page of each, frees them all, sleeps 2 ms and lets
+ * jemalloc decay (arena.<all>.decay): it returns extents freed more than
+ * dirty_decay_ms ago to the kernel, here all of the round's.  With this program's configuration,
  * the demo's lfheap-je's (dirty_decay_ms:1, muzzy_decay_ms:-1), it does
  * so lazily, with MADV_FREE; with MALLOC_CONF=muzzy_decay_ms:0 in the
  * environment, on the same schedule with MADV_DONTNEED (jemalloc's own
- * eager purge).  The schedule is in time, which under QEMU -icount is
- * instructions: the same work purges the same way on every run.
+ * eager purge).  The sleep makes the schedule independent of the clock:
+ * the same work purges the same way on every run.
  *
  * After one round to warm up, prints the CPU time of the process over
  * ROUNDS rounds (CLOCK_PROCESS_CPUTIME_ID: user and kernel, page faults
@@ -101,6 +101,8 @@ static int round_once(void)
 	}
 	for (i = 0; i < BLOCKS; i++)
 		free(block[i]);
+	/* past dirty_decay_ms: the decay returns all of this round's frees */
+	usleep(2000);
 	return mallctl(DECAY_ALL, NULL, NULL, NULL, 0) ? -1 : 0;
 }
 
