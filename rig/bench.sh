@@ -208,8 +208,9 @@ letting jemalloc decay), purging lazily with MADV_FREE as the demo's
 lfheap-je does (\`\`dirty_decay_ms:1,muzzy_decay_ms:-1\`\`) or, with
 \`\`MALLOC_CONF=muzzy_decay_ms:0\`\`, on the same schedule with
 MADV_DONTNEED; the figure is the process's CPU time (user and kernel) in
-instructions, the median of three runs, and the notes under the table
-give the purges it made.  \`\`dontneed\`\` is compared with jemalloc's own
+instructions, the median of five runs (jemalloc's purges, and so the
+work, vary a little from run to run), and the notes under the table give
+the purges of the first run and every run's figure.  \`\`dontneed\`\` is compared with jemalloc's own
 eager purge: both drop the pages at once and fault them in again.
 
 Under each table, the TLB shootdown interrupts (x86's ``TLB`` row of
