@@ -119,7 +119,8 @@ int main(int argc, char **argv)
 		argc -= 2;
 		argv += 2;
 	}
-	if (argc != 2 || (rounds = strtol(argv[1], NULL, 10)) < 1) {
+	rounds = argc == 2 ? strtol(argv[1], NULL, 10) : 0;
+	if (rounds < 1) {
 		fprintf(stderr, "usage: lfmacro [-c CGROUP] ROUNDS\n");
 		return 2;
 	}

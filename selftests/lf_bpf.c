@@ -20,6 +20,7 @@
 #include "lf_bpf.h"
 #include "lf_util.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define BTF_VMLINUX	"/sys/kernel/btf/vmlinux"
 #define KPROBE_PMU_TYPE	"/sys/bus/event_source/devices/kprobe/type"
 
@@ -154,7 +155,7 @@ static int lf_bpf_load(struct lf_bpf *b, enum lf_bpf_kind kind, long btf_id)
 
 	memset(&attr, 0, sizeof(attr));
 	attr.insns = (uintptr_t)insns;
-	attr.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+	attr.insn_cnt = ARRAY_SIZE(insns);
 	attr.license = (uintptr_t)"GPL";
 	attr.log_buf = (uintptr_t)vlog;
 	attr.log_size = sizeof(vlog);
