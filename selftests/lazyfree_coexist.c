@@ -48,14 +48,15 @@
 
 #define TRACING		"/sys/kernel/tracing"
 #define KPROBES_LIST	"/sys/kernel/debug/kprobes/list"
-#define LP_NAME		"lf_livepatch"
-#define LP_DIR		"/sys/kernel/livepatch/" LP_NAME
 #define NPAGES		16
+
 /*
  * Seconds a round may take: 2-4 under TCG, several times that on the
  * debug kernel (KASAN, lockdep), where a livepatch transition is slower.
  */
 #define LF_ROUND_TIMEOUT	300
+
+static const int npages = NPAGES;	/* lf_case_free_zeroes()'s */
 
 enum nb_kind {
 	NB_FUNCTION, NB_FUNCTION_GRAPH, NB_KPROBE, NB_KRETPROBE,
@@ -205,20 +206,6 @@ static bool nb_conflicts(const struct coex *c)
 	       (c->kind == NB_LIVEPATCH || (nb_trampoline(c) && c->kver < 600));
 }
 
-/* Wait until the livepatch's transition is over (or it is gone). */
-static int lp_settle(void)
-{
-	char buf[16];
-
-	for (int i = 0; i < 1200; i++) {
-		if (lf_read_file(LP_DIR "/transition", buf, sizeof(buf)) ||
-		    !strcmp(buf, "0"))
-			return 0;
-		lf_msleep(100);
-	}
-	return -ETIMEDOUT;
-}
-
 static int lp_load(struct coex *c)
 {
 	const char *ko = getenv("LAZYFREE_LIVEPATCH_KO");
@@ -230,23 +217,9 @@ static int lp_load(struct coex *c)
 	if (syscall(__NR_finit_module, fd, "", 0))
 		err = -errno;
 	close(fd);
-	if (!err && lp_settle())
+	if (!err && lf_livepatch_settle())
 		snprintf(c->why, sizeof(c->why), "transition still running after 120 s");
 	return err;
-}
-
-static void lp_unload(void)
-{
-	if (!access(LP_DIR, F_OK)) {
-		lf_write_file(LP_DIR "/enabled", "0");
-		lp_settle();
-	}
-	for (int i = 0; i < 100; i++) {
-		if (!syscall(__NR_delete_module, LP_NAME, O_NONBLOCK) ||
-		    errno == ENOENT)
-			return;
-		lf_msleep(100);
-	}
 }
 
 static const char *tracer_name(const struct coex *c)
@@ -327,7 +300,7 @@ static void nb_detach(struct coex *c)
 		lf_bpf_detach(&c->bpf);
 		break;
 	default:
-		lp_unload();
+		lf_livepatch_remove();
 		break;
 	}
 	c->nb_on = false;
@@ -362,7 +335,7 @@ static long nb_hits(const struct coex *c)
 		return lf_bpf_count(&c->bpf);
 	default:
 		snprintf(path, sizeof(path), "/sys/module/%s/parameters/calls",
-			 LP_NAME);
+			 LF_LIVEPATCH);
 		return lf_read_u64_file(path, &calls) ? -1 : (long)calls;
 	}
 }
@@ -407,15 +380,6 @@ static void storm_hold(pid_t pid, bool hold)
 {
 	if (pid > 0)
 		kill(pid, hold ? SIGSTOP : SIGCONT);
-}
-
-static void case_free(struct lf_result *r, const void *arg)
-{
-	char *p = lf_free_filled(r, NPAGES * lf_pagesize, 0x5a);
-
-	(void)arg;
-	for (int i = 0; p && i < NPAGES; i++)
-		r->aux[0] += p[i * lf_pagesize] == 0;
 }
 
 FIXTURE(coex) {
@@ -531,7 +495,7 @@ static void check_lazyfree(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, lf_cg_attr_u64(c->dn.id, "free_bytes", &f0));
 	ASSERT_EQ(0, lf_cg_attr_u64(c->dn.id, "rewritten_bytes", &w0));
-	ASSERT_EQ(0, lf_run(c->dn.path, case_free, NULL, c->r))
+	ASSERT_EQ(0, lf_run(c->dn.path, lf_case_free_zeroes, &npages, c->r))
 		TH_LOG("%s", c->r->msg);
 	ASSERT_FALSE(c->r->fail) TH_LOG("%s", c->r->msg);
 	ASSERT_EQ(0, lf_cg_attr_u64(c->dn.id, "free_bytes", &f1));
@@ -559,7 +523,7 @@ static void check_neighbour(struct __test_metadata *_metadata,
 	if (c->kind == NB_FUNCTION || c->kind == NB_FUNCTION_GRAPH)
 		tr_write("trace", "", O_TRUNC);	/* a full ring drops lines */
 	h0 = nb_hits(c);
-	err = lf_run(c->fr.path, case_free, NULL, c->r);
+	err = lf_run(c->fr.path, lf_case_free_zeroes, &npages, c->r);
 	h1 = nb_hits(c);
 	storm_hold(c->storm_pid, false);
 	ASSERT_LE(0, h0) TH_LOG("%s: cannot read its count", nb_names[c->kind]);

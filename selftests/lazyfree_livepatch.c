@@ -31,11 +31,12 @@
 #include "lf_harness.h"
 #include "lf_util.h"
 
-#define LP_DIR "/sys/kernel/livepatch/lf_livepatch"
 #define KPROBES_LIST "/sys/kernel/debug/kprobes/list"
 #define TRACING "/sys/kernel/tracing"
 #define ANCHOR "lf_lp_anchor"
 #define NPAGES 16
+
+static const int npages = NPAGES;	/* lf_case_free_zeroes()'s */
 
 static bool ftrace_kprobe_armed(void)
 {
@@ -57,43 +58,10 @@ static int append(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -errno;
 }
 
-/* Wait until the livepatch's transition is over (or it is gone). */
-static int lp_settle(void)
-{
-	char buf[16];
-
-	for (int i = 0; i < 600; i++) {
-		if (lf_read_file(LP_DIR "/transition", buf, sizeof(buf)) ||
-		    !strcmp(buf, "0"))
-			return 0;
-		lf_msleep(100);
-	}
-	return -ETIMEDOUT;
-}
-
-static void lp_remove(void)
-{
-	if (!access(LP_DIR, F_OK)) {
-		lf_write_file(LP_DIR "/enabled", "0");
-		lp_settle();
-	}
-	for (int i = 0; i < 50 && system("rmmod lf_livepatch 2>/dev/null"); i++)
-		lf_msleep(100);
-}
-
 static void anchor_remove(void)
 {
 	lf_write_file(TRACING "/events/kprobes/" ANCHOR "/enable", "0");
 	append(TRACING "/kprobe_events", "-:" ANCHOR "\n");
-}
-
-static void case_free(struct lf_result *r, const void *arg)
-{
-	char *p = lf_free_filled(r, NPAGES * lf_pagesize, 0x5a);
-
-	(void)arg;
-	for (int i = 0; p && i < NPAGES; i++)
-		r->aux[0] += p[i * lf_pagesize] == 0;
 }
 
 FIXTURE(lp) {
@@ -129,7 +97,7 @@ FIXTURE_TEARDOWN_PARENT(lp)
 	if (lf_module_loaded())
 		lf_module_unload();
 	lf_cg_destroy(&self->cg);
-	lp_remove();
+	lf_livepatch_remove();
 	if (self->anchor)
 		anchor_remove();
 	lf_module_restore();
@@ -153,7 +121,7 @@ static void stack_up(struct __test_metadata *_metadata, bool kprobes_first,
 	}
 	snprintf(cmd, sizeof(cmd), "insmod %s", getenv("LAZYFREE_LIVEPATCH_KO"));
 	ASSERT_EQ(0, system(cmd)) TH_LOG("%s failed", cmd);
-	ASSERT_EQ(0, lp_settle()) TH_LOG("livepatch transition still running after 60 s");
+	ASSERT_EQ(0, lf_livepatch_settle()) TH_LOG("livepatch transition still running after 120 s");
 	ASSERT_EQ(0, lf_module_load_hook("kprobe", "default_mode=free"))
 		TH_LOG("lazyfree hook=kprobe next to the livepatch did not load (dmesg)");
 	ASSERT_EQ(0, lf_attr_read("hook", hook, sizeof(hook)));
@@ -176,7 +144,7 @@ TEST_F_TIMEOUT(lp, who_runs_and_what_is_counted, 300)
 		return;
 	ASSERT_EQ(0, lf_attr_u64("free_bytes", &f0));
 	ASSERT_EQ(0, lf_attr_u64("rewritten_bytes", &w0));
-	ASSERT_EQ(0, lf_run(self->cg.path, case_free, NULL, self->r)) TH_LOG("%s", self->r->msg);
+	ASSERT_EQ(0, lf_run(self->cg.path, lf_case_free_zeroes, &npages, self->r)) TH_LOG("%s", self->r->msg);
 	ASSERT_FALSE(self->r->fail) TH_LOG("%s", self->r->msg);
 	ASSERT_EQ(0, lf_attr_u64("free_bytes", &f1));
 	ASSERT_EQ(0, lf_attr_u64("rewritten_bytes", &w1));

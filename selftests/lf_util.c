@@ -210,6 +210,33 @@ long lf_now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+int lf_livepatch_settle(void)
+{
+	char buf[16];
+
+	for (int i = 0; i < 1200; i++) {
+		if (lf_read_file(LF_LIVEPATCH_DIR "/transition", buf, sizeof(buf)) ||
+		    !strcmp(buf, "0"))
+			return 0;	/* over, or no livepatch */
+		lf_msleep(100);
+	}
+	return -ETIMEDOUT;
+}
+
+void lf_livepatch_remove(void)
+{
+	if (!access(LF_LIVEPATCH_DIR, F_OK)) {
+		lf_write_file(LF_LIVEPATCH_DIR "/enabled", "0");
+		lf_livepatch_settle();
+	}
+	for (int i = 0; i < 100; i++) {
+		if (!syscall(__NR_delete_module, LF_LIVEPATCH, O_NONBLOCK) ||
+		    errno == ENOENT)
+			return;
+		lf_msleep(100);
+	}
+}
+
 int lf_msleep(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -742,6 +769,15 @@ char *lf_free_filled(struct lf_result *r, size_t len, int c)
 	r->ret = madvise(p, len, MADV_FREE);
 	r->err = errno;
 	return p;
+}
+
+void lf_case_free_zeroes(struct lf_result *r, const void *arg)
+{
+	int npages = *(const int *)arg;
+	char *p = lf_free_filled(r, npages * lf_pagesize, 0x5a);
+
+	for (int i = 0; p && i < npages; i++)
+		r->aux[0] += p[i * lf_pagesize] == 0;
 }
 
 /* An io_uring instance through raw syscalls (no liburing). */

@@ -169,6 +169,12 @@ char *lf_map_anon(size_t len);
  * failed) if the mapping could not be made.
  */
 char *lf_free_filled(struct lf_result *r, size_t len, int c);
+/*
+ * A case for lf_run(): MADV_FREE over *(const int *)arg pages of private
+ * anonymous memory filled with 0x5a (ret and err as lf_free_filled's);
+ * aux[0] is how many of them read zero afterwards.
+ */
+void lf_case_free_zeroes(struct lf_result *r, const void *arg);
 /* Create an unlinked regular file of len bytes filled with byte c. */
 int lf_tmpfile(size_t len, unsigned char c);
 
@@ -213,6 +219,17 @@ int lf_module_load(const char *params);
 int lf_module_load_hook(const char *hook, const char *params);
 /* Leave the module as the rig loaded it: reload, once more after 500 ms. */
 void lf_module_restore(void);
+
+/*
+ * The test livepatch of the hooked function (selftests/livepatch, loaded
+ * by lazyfree_livepatch and lazyfree_coexist).
+ */
+#define LF_LIVEPATCH		"lf_livepatch"
+#define LF_LIVEPATCH_DIR	"/sys/kernel/livepatch/" LF_LIVEPATCH
+/* Wait (up to 120 s) for its transition to end; 0, or -ETIMEDOUT. */
+int lf_livepatch_settle(void);
+/* Disable it, wait for the transition, unload it; fine if not loaded. */
+void lf_livepatch_remove(void);
 
 int lf_msleep(int ms);
 long lf_now_ms(void);
