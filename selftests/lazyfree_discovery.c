@@ -150,7 +150,9 @@ TEST_F(discovery, removed_configured_vanishes)
 /* Create, advise (discover), remove N cgroups; tracked set returns. */
 TEST_F_TIMEOUT(discovery, churn, 200)
 {
-	int n0 = lf_count_tracked(), n1, n = 200, discovered = 0;
+	/* 200 take 130-150 s on the debug kernel, near the timeout */
+	int n0 = lf_count_tracked(), n1, n = lf_debug_kernel() ? 50 : 200;
+	int discovered = 0;
 	long start = lf_now_ms();
 
 	ASSERT_LE(0, n0);
