@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -82,19 +81,10 @@ struct coex {
 
 static int tr_write(const char *file, const char *s, int flags)
 {
-	char path[256];
-	ssize_t n;
-	int fd;
+	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), TRACING "/%s", file);
-	fd = open(path, O_WRONLY | O_CLOEXEC | flags);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == strlen(s) ? 0 : -EIO;
+	return lf_write_flags(path, s, flags);
 }
 
 /* Lines of @path that contain @needle (at a word start if @word), or -1 */
@@ -155,23 +145,14 @@ static void kmsg_mark(const char *mark)
 /* Does the kernel log after the last @mark hold @needle? */
 static bool kmsg_has(const char *mark, const char *needle)
 {
-	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	char *buf, *from, *p;
-	bool found = false;
+	char *buf = lf_kmsg_read(), *from = NULL, *p;
+	bool found;
 
-	if (size <= 0)
-		return false;
-	buf = malloc(size + 1);
 	if (!buf)
 		return false;
-	size = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
-	if (size >= 0) {
-		buf[size] = '\0';
-		from = NULL;
-		for (p = strstr(buf, mark); p; p = strstr(p + 1, mark))
-			from = p;
-		found = from && strstr(from, needle);
-	}
+	for (p = strstr(buf, mark); p; p = strstr(p + 1, mark))
+		from = p;
+	found = from && strstr(from, needle);
 	free(buf);
 	return found;
 }

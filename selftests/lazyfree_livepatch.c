@@ -46,22 +46,10 @@ static bool ftrace_kprobe_armed(void)
 	       strstr(buf, "[FTRACE]");
 }
 
-static int append(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_APPEND);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -errno;
-}
-
 static void anchor_remove(void)
 {
 	lf_write_file(TRACING "/events/kprobes/" ANCHOR "/enable", "0");
-	append(TRACING "/kprobe_events", "-:" ANCHOR "\n");
+	lf_write_flags(TRACING "/kprobe_events", "-:" ANCHOR "\n", O_APPEND);
 }
 
 FIXTURE(lp) {
@@ -113,7 +101,8 @@ static void stack_up(struct __test_metadata *_metadata, bool kprobes_first,
 	if (ftrace_kprobe_armed())
 		SKIP(return, "an ftrace-based kprobe is armed already (" KPROBES_LIST "): the order is not the test's");
 	if (kprobes_first) {
-		ASSERT_EQ(0, append(TRACING "/kprobe_events", "p:" ANCHOR " vfs_read\n"));
+		ASSERT_EQ(0, lf_write_flags(TRACING "/kprobe_events",
+					    "p:" ANCHOR " vfs_read\n", O_APPEND));
 		*anchor = true;
 		ASSERT_EQ(0, lf_write_file(TRACING "/events/kprobes/" ANCHOR "/enable", "1"));
 		if (!ftrace_kprobe_armed())

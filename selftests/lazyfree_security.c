@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -286,22 +285,12 @@ TEST_F(security, unprivileged_writes_refused)
 /* Lines of the kernel log that name lazyfree, with a pointer in them. */
 static int scan_kmsg(int *lines)
 {
-	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	char *buf, *line, *save;
+	char *buf = lf_kmsg_read(), *line, *save;
 	int bad = 0;
 
 	*lines = 0;
-	if (size <= 0)
-		return -1;
-	buf = malloc(size + 1);
 	if (!buf)
 		return -1;
-	size = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
-	if (size < 0) {
-		free(buf);
-		return -1;
-	}
-	buf[size] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		const char *p;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -90,12 +91,13 @@ int lf_read_file(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-int lf_write_buf(const char *path, const void *buf, size_t len)
+static int lf_write_open(const char *path, const void *buf, size_t len,
+			 int flags)
 {
 	ssize_t n;
 	int fd, err = 0;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_CLOEXEC | flags);
 	if (fd < 0)
 		return -errno;
 	n = write(fd, buf, len);
@@ -107,9 +109,38 @@ int lf_write_buf(const char *path, const void *buf, size_t len)
 	return err;
 }
 
+int lf_write_buf(const char *path, const void *buf, size_t len)
+{
+	return lf_write_open(path, buf, len, 0);
+}
+
 int lf_write_file(const char *path, const char *s)
 {
-	return lf_write_buf(path, s, strlen(s));
+	return lf_write_open(path, s, strlen(s), 0);
+}
+
+int lf_write_flags(const char *path, const char *s, int flags)
+{
+	return lf_write_open(path, s, strlen(s), flags);
+}
+
+char *lf_kmsg_read(void)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *buf;
+
+	if (size <= 0)
+		return NULL;
+	buf = malloc(size + 1);
+	if (!buf)
+		return NULL;
+	size = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+	if (size < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[size] = '\0';
+	return buf;
 }
 
 static int parse_u64(const char *s, uint64_t *val)

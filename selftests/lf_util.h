@@ -38,6 +38,10 @@ size_t lf_hugetlb_size(void);
 int lf_read_file(const char *path, char *buf, size_t size);
 int lf_write_buf(const char *path, const void *buf, size_t len);
 int lf_write_file(const char *path, const char *s);
+/* The same with open(2) flags added to O_WRONLY: O_APPEND, O_TRUNC. */
+int lf_write_flags(const char *path, const char *s, int flags);
+/* The kernel log (klogctl READ_ALL), NUL-terminated, to free(); or NULL. */
+char *lf_kmsg_read(void);
 int lf_read_u64_file(const char *path, uint64_t *val);
 
 /* Attributes below /sys/kernel/lazyfree/ */
