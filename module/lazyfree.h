@@ -86,9 +86,6 @@ struct lf_strategy {
 	const char *symbol;		/* the kernel function hooked */
 	const char *kernels;		/* for messages: where it applies */
 	bool built_for;			/* this kernel has it, as we know it */
-	/* the hooked function's first four arguments */
-	unsigned long (*redirect)(unsigned long a0, unsigned long a1,
-				  unsigned long a2, unsigned long a3);
 };
 
 extern const bool lf_line_untested;

@@ -10,21 +10,18 @@
  * has decided that MADV_FREE applies to that VMA, and leaves every return
  * value to the kernel.
  *
- * To support another kernel line, add a strategy to lf_strategies[]: the
- * function it hooks, how to tell it from its argument registers that the
- * call is MADV_FREE on a VMA it may act on, and its replacement.
+ * To support another kernel line, add a strategy to lf_strategies[] and
+ * lf_redirect(): the function it hooks, how to tell from its argument
+ * registers that the call is MADV_FREE on a VMA it may act on, and its
+ * replacement.
  */
 
-#include <linux/indirect_call_wrapper.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
-#include <linux/userfaultfd_k.h>
 #include <linux/utsname.h>
 
 #include "lazyfree.h"
-
-static const struct lf_strategy *lf_active __read_mostly;
 
 /*
  * Where the kernel's own checks pass for MADV_FREE (not hugetlb, locked or
@@ -34,8 +31,9 @@ static const struct lf_strategy *lf_active __read_mostly;
  */
 static bool notrace lf_vma_lazyfree(struct vm_area_struct *vma)
 {
-	return !(vma->vm_flags & (VM_HUGETLB | VM_PFNMAP | VM_LOCKED)) &&
-	       vma_is_anonymous(vma) && !userfaultfd_armed(vma);
+	return !(vma->vm_flags & (VM_HUGETLB | VM_PFNMAP | VM_LOCKED |
+				  LF_VM_UFFD_FLAGS)) &&
+	       vma_is_anonymous(vma);
 }
 
 /*
@@ -182,19 +180,16 @@ static const struct lf_strategy lf_strategies[] = {
 		.symbol		= "madvise_free_single_vma",
 		.kernels	= "Linux 5.4 to 5.17 (vma, start, end)",
 		.built_for	= LF_HAVE_FREE_SINGLE_VMA_RANGE,
-		.redirect	= lf_free_range_redirect,
 	},
 	{
 		.symbol		= "madvise_dontneed_free_valid_vma",
 		.kernels	= "Linux 5.18 to 6.16 (vma, start, &end, behavior)",
 		.built_for	= LF_HAVE_VALID_VMA_INT_BEHAVIOR,
-		.redirect	= lf_valid_vma_redirect,
 	},
 	{
 		.symbol		= "madvise_free_single_vma",
 		.kernels	= "Linux 6.17 to 7.3 (struct madvise_behavior *)",
 		.built_for	= LF_HAVE_FREE_SINGLE_VMA_BEHAVIOR,
-		.redirect	= lf_free_behavior_redirect,
 	},
 };
 
@@ -203,17 +198,17 @@ const bool lf_line_untested = !LF_GATE_TESTED;
 
 const struct lf_strategy *lf_strategy_select(void)
 {
+	const struct lf_strategy *s;
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(lf_strategies); i++) {
-		if (!lf_strategies[i].built_for)
+		s = &lf_strategies[i];
+		if (!s->built_for)
 			continue;
-		lf_active = &lf_strategies[i];
 		if (lf_line_untested)
 			pr_warn("Linux %s is in the range of the %s strategy (%s) and its BTF matches, but the test suite has not run on this line and architecture: untested\n",
-				init_utsname()->release, lf_active->symbol,
-				lf_active->kernels);
-		return lf_active;
+				init_utsname()->release, s->symbol, s->kernels);
+		return s;
 	}
 	pr_err("no hook strategy for Linux %s: %s\n", init_utsname()->release,
 	       LF_GATE_REFUSAL);
@@ -232,9 +227,13 @@ const struct lf_strategy *lf_strategy_select(void)
 unsigned long notrace lf_redirect(unsigned long a0, unsigned long a1,
 				  unsigned long a2, unsigned long a3)
 {
-	/* direct calls, no retpoline: the strategy of this build is one */
-	return INDIRECT_CALL_3(lf_active->redirect, lf_valid_vma_redirect,
-			       lf_free_behavior_redirect, lf_free_range_redirect,
-			       a0, a1, a2, a3);
+	/* the gate builds at most one: a direct call, inlined */
+	if (LF_HAVE_FREE_SINGLE_VMA_RANGE)
+		return lf_free_range_redirect(a0, a1, a2, a3);
+	if (LF_HAVE_VALID_VMA_INT_BEHAVIOR)
+		return lf_valid_vma_redirect(a0, a1, a2, a3);
+	if (LF_HAVE_FREE_SINGLE_VMA_BEHAVIOR)
+		return lf_free_behavior_redirect(a0, a1, a2, a3);
+	return 0;	/* none: lf_strategy_select() refused the load */
 }
 NOKPROBE_SYMBOL(lf_redirect);
