@@ -34,15 +34,19 @@ struct lf_stats {
 	u64 pinned_bytes;	/* under dontneed, kept: the mm pins pages */
 };
 
-/* One tracked cgroup: cgroups/<id>/ in sysfs. */
+/*
+ * One tracked cgroup: cgroups/<id>/ in sysfs.  The madvise path reads the
+ * first five fields only: keep them in one cache line.
+ */
 struct lf_cgroup {
-	struct hlist_node hnode;	/* lf_table bucket; RCU readers */
-	struct list_head lnode;		/* lf_cgroups; under lf_lock */
-	u64 id;
-	int mode;			/* enum lf_mode; READ_ONCE/xchg */
+	struct hlist_node hnode;	/* lf_table, by cgrp; RCU readers */
+	struct cgroup *cgrp;		/* reference held while tracked */
 	unsigned long cached;		/* generation << 2 | effective mode */
 	struct lf_stats __percpu *stats;
-	struct cgroup *cgrp;		/* reference held while tracked */
+	int mode;			/* enum lf_mode; READ_ONCE/xchg */
+	u64 id;
+	struct hlist_node inode;	/* lf_ids, by id; under lf_lock */
+	struct list_head lnode;		/* lf_cgroups; under lf_lock */
 	struct kobject kobj;
 	struct rcu_head rcu;
 };

@@ -11,6 +11,7 @@
 
 #include <linux/cgroup.h>
 #include <linux/hash.h>
+#include <linux/jump_label.h>
 #include <linux/kprobes.h>
 #include <linux/memcontrol.h>
 #include <linux/mm_types.h>
@@ -34,10 +35,12 @@ const char * const lf_mode_names[LF_NR_MODES] = {
 	[LF_MODE_DONTNEED]	= "dontneed",
 };
 
-static struct hlist_head *lf_table __read_mostly;
+static struct hlist_head *lf_table __read_mostly;	/* by cgroup */
+static struct hlist_head *lf_ids __read_mostly;		/* by id */
 static unsigned int lf_hash_bits __read_mostly;
+static unsigned int lf_hash_shift __read_mostly;	/* 64 - lf_hash_bits */
 static unsigned int lf_max_cgroups __read_mostly;
-static bool lf_v1 __read_mostly;
+static DEFINE_STATIC_KEY_FALSE(lf_v1);
 static int lf_default = LF_MODE_FREE;
 static struct lf_stats __percpu *lf_node __read_mostly;
 
@@ -63,7 +66,7 @@ static DECLARE_DELAYED_WORK(lf_prune_work, lf_prune_fn);
 
 bool lf_hierarchy_v1(void)
 {
-	return lf_v1;
+	return static_branch_unlikely(&lf_v1);
 }
 
 enum lf_mode lf_default_mode(void)
@@ -84,18 +87,37 @@ void lf_set_default_mode(enum lf_mode mode)
 	lf_modes_changed();
 }
 
-static struct hlist_head *lf_bucket(u64 id)
+/*
+ * The table is keyed by the cgroup itself, which the madvise path holds
+ * already: an entry holds a reference on its cgroup until it is freed, so
+ * the pointer names one cgroup for as long as the entry can be found.
+ */
+static struct hlist_head *lf_bucket(struct cgroup *cgrp)
 {
-	return &lf_table[hash_64(id, lf_hash_bits)];
+	/* hash_ptr(), with 64 - bits kept: "& 63" tells the compiler it fits */
+	return &lf_table[(unsigned long)cgrp * GOLDEN_RATIO_64 >>
+			 (lf_hash_shift & 63)];
 }
 
 /* Caller is an RCU reader (of any flavour) or holds lf_lock. */
-static nokprobe_inline struct lf_cgroup *lf_lookup(u64 id)
+static nokprobe_inline struct lf_cgroup *lf_lookup(struct cgroup *cgrp)
 {
 	struct lf_cgroup *lc;
 
-	hlist_for_each_entry_rcu(lc, lf_bucket(id), hnode,
+	hlist_for_each_entry_rcu(lc, lf_bucket(cgrp), hnode,
 				 lockdep_is_held(&lf_lock))
+		if (lc->cgrp == cgrp)
+			return lc;
+	return NULL;
+}
+
+/* By id, for the writers, which are given one: under lf_lock. */
+static struct lf_cgroup *lf_lookup_id(u64 id)
+{
+	struct lf_cgroup *lc;
+
+	lockdep_assert_held(&lf_lock);
+	hlist_for_each_entry(lc, &lf_ids[hash_64(id, lf_hash_bits)], inode)
 		if (lc->id == id)
 			return lc;
 	return NULL;
@@ -112,7 +134,7 @@ static nokprobe_inline struct cgroup *lf_mm_cgroup(struct mm_struct *mm)
 
 	if (!owner)
 		owner = current;
-	if (lf_v1)
+	if (static_branch_unlikely(&lf_v1))
 		return task_css(owner, memory_cgrp_id)->cgroup;
 	return task_dfl_cgroup(owner);
 }
@@ -131,7 +153,7 @@ static nokprobe_inline enum lf_mode lf_resolve(struct cgroup *cgrp,
 		cgrp = cgroup_parent(cgrp);
 		if (!cgrp)
 			return READ_ONCE(lf_default);
-		lc = lf_lookup(cgroup_id(cgrp));
+		lc = lf_lookup(cgrp);
 	}
 }
 
@@ -147,27 +169,10 @@ static nokprobe_inline void lf_request_discovery(u64 id)
 		queue_work(system_unbound_wq, &lf_discover_work);
 }
 
-/* @lc's effective mode, from its cache while no mode has changed. */
-static nokprobe_inline enum lf_mode lf_tracked_mode(struct cgroup *cgrp,
-						    struct lf_cgroup *lc)
-{
-	unsigned long gen = atomic_long_read(&lf_gen);
-	unsigned long cached = READ_ONCE(lc->cached);
-	enum lf_mode mode;
-
-	if (likely(cached >> 2 == gen))
-		return cached & 3;
-	smp_rmb();		/* modes as new as @gen, or newer */
-	mode = lf_resolve(cgrp, lc);
-	WRITE_ONCE(lc->cached, gen << 2 | mode);
-	return mode;
-}
-
 /*
- * The madvise path: @bytes of private anonymous memory of @mm are being
- * advised MADV_FREE, and the kernel will accept them.  Count them and
- * return the mode that applies: dontneed only where the caller may drop
- * them at once.
+ * Count @bytes of @mm as advised MADV_FREE, for the node and @lc (NULL:
+ * untracked), in @mode, and return the mode that applies: dontneed only
+ * where the caller may drop them at once.
  *
  * Not for an mm that has pinned pages (FOLL_PIN: io_uring fixed buffers,
  * RDMA, vfio, direct I/O): natively reclaim keeps a pinned lazyfree page
@@ -175,6 +180,70 @@ static nokprobe_inline enum lf_mode lf_tracked_mode(struct cgroup *cgrp,
  * The kernel's own test for pins on fork starts the same way; the flag is
  * never cleared, so such a process keeps MADV_FREE for its lifetime, and
  * the bytes are counted as pinned.
+ *
+ * Counters are added to by tasks only, never from an interrupt, and here
+ * with preemption disabled: the plain __this_cpu_add() (on arm64
+ * this_cpu_add() would toggle preemption around every add).
+ */
+static nokprobe_inline enum lf_mode lf_count_free(struct mm_struct *mm,
+						  struct lf_cgroup *lc,
+						  u64 bytes, enum lf_mode mode)
+{
+	__this_cpu_add(lf_node->free_bytes, bytes);
+	if (lc)
+		__this_cpu_add(lc->stats->free_bytes, bytes);
+	if (mode == LF_MODE_DONTNEED && unlikely(lf_mm_has_pinned(mm))) {
+		__this_cpu_add(lf_node->pinned_bytes, bytes);
+		if (lc)
+			__this_cpu_add(lc->stats->pinned_bytes, bytes);
+		mode = LF_MODE_FREE;
+	}
+	return mode;
+}
+
+/* @lc's cached effective mode; -1 if a mode has changed since (lf_gen). */
+static nokprobe_inline int lf_cached_mode(struct lf_cgroup *lc)
+{
+	unsigned long cached = READ_ONCE(lc->cached);
+
+	if (unlikely(cached >> 2 != atomic_long_read(&lf_gen)))
+		return -1;
+	return cached & 3;
+}
+
+/*
+ * lf_account_free() for a cgroup that is not tracked (yet), or whose
+ * cached effective mode is older than the last change of a mode.
+ */
+static noinline enum lf_mode notrace lf_account_free_slow(struct mm_struct *mm,
+							  struct cgroup *cgrp,
+							  struct lf_cgroup *lc,
+							  u64 bytes)
+{
+	unsigned long gen = atomic_long_read(&lf_gen);
+	enum lf_mode mode;
+
+	if (lc) {
+		smp_rmb();	/* modes as new as @gen, or newer */
+		mode = lf_resolve(cgrp, lc);
+		WRITE_ONCE(lc->cached, gen << 2 | mode);
+	} else {
+		if (atomic_read(&lf_nr_explicit))
+			mode = lf_resolve(cgrp, NULL);
+		else
+			mode = READ_ONCE(lf_default);
+		lf_request_discovery(cgroup_id(cgrp));
+	}
+	return lf_count_free(mm, lc, bytes, mode);
+}
+NOKPROBE_SYMBOL(lf_account_free_slow);
+
+/*
+ * The madvise path: @bytes of private anonymous memory of @mm are being
+ * advised MADV_FREE, and the kernel will accept them.  Count them and
+ * return the mode that applies (lf_count_free()).  A tracked cgroup
+ * whose cached effective mode is current takes the straight way: its
+ * entry, two per-cpu adds, no call.
  *
  * The read side is preemption disabled, not rcu_read_lock(): since the
  * RCU flavours were merged (4.20) call_rcu() waits for such sections
@@ -185,29 +254,16 @@ enum lf_mode notrace lf_account_free(struct mm_struct *mm, u64 bytes)
 {
 	struct lf_cgroup *lc;
 	struct cgroup *cgrp;
-	enum lf_mode mode;
+	int mode;
 
 	rcu_read_lock_sched_notrace();
 	cgrp = lf_mm_cgroup(mm);
-	lc = lf_lookup(cgroup_id(cgrp));
-	if (likely(lc))
-		mode = lf_tracked_mode(cgrp, lc);
-	else if (atomic_read(&lf_nr_explicit))
-		mode = lf_resolve(cgrp, NULL);
+	lc = lf_lookup(cgrp);
+	mode = likely(lc) ? lf_cached_mode(lc) : -1;
+	if (likely(mode >= 0))
+		mode = lf_count_free(mm, lc, bytes, mode);
 	else
-		mode = READ_ONCE(lf_default);
-
-	this_cpu_add(lf_node->free_bytes, bytes);
-	if (likely(lc))
-		this_cpu_add(lc->stats->free_bytes, bytes);
-	else
-		lf_request_discovery(cgroup_id(cgrp));
-	if (mode == LF_MODE_DONTNEED && unlikely(lf_mm_has_pinned(mm))) {
-		this_cpu_add(lf_node->pinned_bytes, bytes);
-		if (likely(lc))
-			this_cpu_add(lc->stats->pinned_bytes, bytes);
-		mode = LF_MODE_FREE;
-	}
+		mode = lf_account_free_slow(mm, cgrp, lc, bytes);
 	rcu_read_unlock_sched_notrace();
 	return mode;
 }
@@ -224,10 +280,10 @@ void lf_account_rewritten(struct mm_struct *mm, u64 bytes)
 	struct lf_cgroup *lc;
 
 	rcu_read_lock_sched();
-	lc = lf_lookup(cgroup_id(lf_mm_cgroup(mm)));
-	this_cpu_add(lf_node->rewritten_bytes, bytes);
+	lc = lf_lookup(lf_mm_cgroup(mm));
+	__this_cpu_add(lf_node->rewritten_bytes, bytes);
 	if (lc)
-		this_cpu_add(lc->stats->rewritten_bytes, bytes);
+		__this_cpu_add(lc->stats->rewritten_bytes, bytes);
 	rcu_read_unlock_sched();
 }
 
@@ -295,7 +351,7 @@ static struct cgroup *lf_cgroup_get(u64 id)
 	struct cgroup_subsys_state *root, *pos;
 	struct cgroup *cgrp = NULL;
 
-	if (!lf_v1) {
+	if (!lf_hierarchy_v1()) {
 		cgrp = lf_cgroup_get_from_id(id);
 		if (cgrp != ERR_PTR(-EOPNOTSUPP)) {
 			if (IS_ERR_OR_NULL(cgrp))
@@ -310,7 +366,7 @@ static struct cgroup *lf_cgroup_get(u64 id)
 	}
 
 	rcu_read_lock();
-	if (lf_v1)
+	if (lf_hierarchy_v1())
 		root = &task_css(&init_task, memory_cgrp_id)->cgroup->self;
 	else
 		root = &task_dfl_cgroup(&init_task)->self;
@@ -371,7 +427,7 @@ int lf_cgroup_add(u64 id)
 	atomic_inc(&lf_nr_allocated);
 
 	mutex_lock(&lf_lock);
-	if (lf_lookup(id)) {
+	if (lf_lookup_id(id)) {
 		err = -EEXIST;
 		goto err_free;
 	}
@@ -389,7 +445,8 @@ int lf_cgroup_add(u64 id)
 	if (err)
 		goto out_unlock;
 
-	hlist_add_head_rcu(&lc->hnode, lf_bucket(id));
+	hlist_add_head_rcu(&lc->hnode, lf_bucket(lc->cgrp));
+	hlist_add_head(&lc->inode, &lf_ids[hash_64(id, lf_hash_bits)]);
 	list_add_tail(&lc->lnode, &lf_cgroups);
 	atomic_inc(&lf_nr_cgroups);
 	queue_delayed_work(system_unbound_wq, &lf_prune_work, LF_PRUNE_INTERVAL);
@@ -413,6 +470,7 @@ err_free:
 static void lf_cgroup_unlink(struct lf_cgroup *lc)
 {
 	hlist_del_rcu(&lc->hnode);
+	hlist_del(&lc->inode);
 	list_del(&lc->lnode);
 	atomic_dec(&lf_nr_cgroups);
 	kobject_del(&lc->kobj);
@@ -429,7 +487,7 @@ int lf_cgroup_remove(u64 id)
 	int err = 0;
 
 	mutex_lock(&lf_lock);
-	lc = lf_lookup(id);
+	lc = lf_lookup_id(id);
 	if (lc)
 		lf_cgroup_unlink(lc);
 	else
@@ -473,16 +531,22 @@ int lf_policy_init(unsigned int max_cgroups)
 	if (!max_cgroups || max_cgroups > LF_MAX_CGROUPS_LIMIT)
 		return -EINVAL;
 	lf_max_cgroups = max_cgroups;
-	lf_v1 = !cgroup_subsys_on_dfl(memory_cgrp_subsys);
+	if (!cgroup_subsys_on_dfl(memory_cgrp_subsys))
+		static_branch_enable(&lf_v1);
 
-	/* about one entry per bucket when full; hash_64() needs a bit */
+	/*
+	 * About one entry per bucket when full (hash_64() needs a bit); the
+	 * id index is the second half of the allocation.
+	 */
 	lf_hash_bits = max(1, ilog2(roundup_pow_of_two(max_cgroups)));
-	lf_table = kvmalloc_array(1U << lf_hash_bits, sizeof(*lf_table),
+	lf_table = kvmalloc_array(2U << lf_hash_bits, sizeof(*lf_table),
 				  GFP_KERNEL);
 	if (!lf_table)
 		return -ENOMEM;
-	for (i = 0; i < (1U << lf_hash_bits); i++)
+	for (i = 0; i < (2U << lf_hash_bits); i++)
 		INIT_HLIST_HEAD(&lf_table[i]);
+	lf_ids = lf_table + (1U << lf_hash_bits);
+	lf_hash_shift = 64 - lf_hash_bits;
 
 	lf_node = alloc_percpu(struct lf_stats);
 	if (!lf_node) {
