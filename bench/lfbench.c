@@ -15,6 +15,12 @@
  *	less the clock's.  After MADV_FREE the pages are still mapped (no
  *	fault); after MADV_DONTNEED, or MADV_FREE under lazyfree's dontneed,
  *	every page faults in a new zeroed page.
+ *   lfbench [-c CGROUP] -u ADVICE SIZE ITERATIONS
+ *	The same on memory registered with userfaultfd (missing-page mode,
+ *	after the first touch, so that nothing faults to it): lazyfree
+ *	leaves such a VMA to the kernel, so loaded and absent differ by
+ *	what getting into and out of its hook costs.  Prints "-" where
+ *	userfaultfd is not available.
  *   lfbench -m DIR COUNT
  *	Create COUNT cgroups DIR/c<N> and track each with lazyfree
  *	(cgroups/add); prints how many it added.
@@ -42,8 +48,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /*
@@ -129,8 +138,32 @@ static int parse_advice(const char *s)
 	return -1;
 }
 
-/* @reuse: time the touch that follows the previous call, not the call */
-static int bench(int advice, size_t size, int iters, bool reuse)
+/*
+ * Register [p, p + size) with a new userfaultfd in missing-page mode; its
+ * pages are present already, and madvise() leaves them so or lazyfree
+ * would not be passing by.  False where the kernel has no userfaultfd.
+ */
+static bool uffd_arm(char *p, size_t size)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)p, .len = size },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg))
+		die("userfaultfd", "register");
+	return true;	/* the fd stays open for the process's life */
+}
+
+/*
+ * @reuse: time the touch that follows the previous call, not the call;
+ * @uffd: on memory armed with userfaultfd
+ */
+static int bench(int advice, size_t size, int iters, bool reuse, bool uffd)
 {
 	uint64_t *cost = calloc(iters, sizeof(*cost));
 	uint64_t *empty = calloc(iters, sizeof(*empty));
@@ -145,6 +178,14 @@ static int bench(int advice, size_t size, int iters, bool reuse)
 		die("mmap", NULL);
 	/* base pages: the cost per page, not THP's luck */
 	madvise(p, size, MADV_NOHUGEPAGE);
+	if (uffd) {
+		for (off = 0; off < size; off += page)
+			p[off] = 1;
+		if (!uffd_arm(p, size)) {
+			printf("-\n");
+			return 0;
+		}
+	}
 
 	for (i = -WARMUP; i < iters; i++) {
 		uint64_t t0, t1, t2, t3;
@@ -174,7 +215,8 @@ static void usage(void)
 		"       lfbench -m DIR COUNT\n"
 		"       lfbench -n DIR DEPTH\n"
 		"       lfbench [-c CGROUP] -t spin|sleep free|dontneed|willneed SIZE ITERATIONS\n"
-		"       lfbench [-c CGROUP] -r free|dontneed|willneed SIZE ITERATIONS\n");
+		"       lfbench [-c CGROUP] -r free|dontneed|willneed SIZE ITERATIONS\n"
+		"       lfbench [-c CGROUP] -u free|dontneed|willneed SIZE ITERATIONS\n");
 	exit(2);
 }
 
@@ -320,7 +362,7 @@ int main(int argc, char **argv)
 {
 	char procs[PATH_MAX];
 	const char *tlb = NULL;
-	bool reuse = false;
+	bool reuse = false, uffd = false;
 	size_t size;
 	int advice, iters;
 
@@ -343,6 +385,10 @@ int main(int argc, char **argv)
 		reuse = true;
 		argv++;
 		argc--;
+	} else if (argc == 5 && !strcmp(argv[1], "-u")) {
+		uffd = true;
+		argv++;
+		argc--;
 	}
 	if (argc != 4)
 		usage();
@@ -353,5 +399,5 @@ int main(int argc, char **argv)
 		usage();
 	if (tlb)
 		return bench_tlb(tlb, advice, size, iters);
-	return bench(advice, size, iters, reuse);
+	return bench(advice, size, iters, reuse, uffd);
 }

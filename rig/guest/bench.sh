@@ -32,6 +32,7 @@ measure absent.dontneed.2m dontneed 2m
 measure absent.willneed.4k willneed 4k
 measure absent.reuse-free.64k -r free 64k
 measure absent.reuse-dontneed.64k -r dontneed 64k
+measure absent.uffd-free.4k -u free 4k
 
 # 2. The observe-only peer: the kernel's own kprobe event on the function
 #    lazyfree hooks on this kernel (its `hook` file names it).
@@ -63,6 +64,7 @@ for hook in ftrace kprobe; do
 	measure $hook-free.free.2m free 2m
 	measure $hook-free.dontneed.4k dontneed 4k
 	measure $hook-free.willneed.4k willneed 4k
+	measure $hook-free.uffd-free.4k -u free 4k
 	set_mode "$RUN" dontneed
 	measure $hook-dontneed.free.4k free 4k
 	measure $hook-dontneed.free.2m free 2m
