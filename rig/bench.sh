@@ -306,30 +306,44 @@ done
 
 cat >>"$RST" <<'NOTES'
 
-Where a target is missed
-------------------------
+Where the instructions go, and the targets out of reach
+-------------------------------------------------------
 
-- ``free`` on MADV_FREE 4 KiB (target 1.03): +4 to +6% with the ftrace
-  mechanism where the trampoline passes arguments only (6.1, 6.12, 7.2),
-  +9% on 5.10, whose trampoline saves every register.  The 3% target
-  leaves about 83 instructions; getting into the hook costs about 50 of
-  them (trampoline, handler, return; compare MADV_DONTNEED on 6.x, which
-  passes through the hook without being acted on), and per-cgroup
-  accounting the rest: the mm's owner to its cgroup id, one hash lookup,
-  the cached effective mode, two per-cpu adds.  Against the observe-only
-  peer, a kprobe trace event on the same function that counts nothing per
-  cgroup, lazyfree costs 16 to 26% less.  The retpolines this CPU model
-  gets (see spectre_v2 above) make every indirect jump a few
-  instructions longer.
-- ``dontneed`` on MADV_FREE 4 KiB against native MADV_DONTNEED (target
-  1.05) on 5.10 and 7.2: there the hooked function is
-  madvise_free_single_vma, reached after MADV_FREE's own set-up (7.2
-  also starts an mmu_gather for it); the dropped range then takes
-  zap_vma_range() with a TLB gather of its own, where native
-  MADV_DONTNEED batches in the caller's.  At 2 MiB the difference is
-  gone (0.98 to 1.00).  6.1 and 6.12 meet it with ftrace (1.02).
-- The kprobe mechanism: a full register save per hit, about 125
-  instructions over ftrace; it is the fallback where ftrace is refused.
+The breakdown under each table splits a hook's cost on MADV_FREE 4 KiB
+in two, both measured: getting into and out of the hook (the same call
+on memory armed with userfaultfd, which lazyfree passes by at its VMA
+test), and the rest, lazyfree's own work.
+
+- ``free`` with ftrace (target 1.02): getting into and out of the hook
+  alone costs 54 to 58 instructions on the 6.x and 7.x lines (2.1 to
+  2.3%: the ftrace trampoline saving and restoring the argument
+  registers, the call of lazyfree's handler, the advice and VMA flag
+  tests), 5.10's full pt_regs trampoline more; so 1.02 is out of reach
+  with ftrace_ops before lazyfree counts anything.  Its own work, about
+  50 instructions, is the range's clipping, the mm's owner to its cgroup
+  (three dependent loads), one hash lookup keyed by that cgroup, the
+  cached effective mode and two per-cpu adds, with no call and no saved
+  register (module/policy.c).
+- An ftrace direct call (``register_ftrace_direct()``, available on every
+  Debian amd64 and arm64 line tested) would save about 20 of the
+  trampoline's instructions, but a function has one direct caller at
+  most: the kernel refuses a second (-EBUSY), and BPF fentry, fexit and
+  fmod_ret programs are direct callers.  Taking it would lock BPF agents
+  out of the hooked function while lazyfree is loaded, for 0.7% of one
+  MADV_FREE; lazyfree does not use it.
+- The kprobe fallback (target 1.06): the kprobe alone costs 180 to 186
+  instructions (6.7 to 7.7%), a full register save and the kprobe
+  handler's dispatch; the rest is the same work as with ftrace.  It is
+  the fallback where ftrace is refused.
+- ``dontneed`` against native MADV_DONTNEED (target 1.03): met where the
+  hooked function is madvise_dontneed_free_valid_vma (6.1, 6.12).  Where
+  it is madvise_free_single_vma, reached after MADV_FREE's own set-up
+  (5.10; 6.18 and 7.3, which also open a TLB gather first), lazyfree's
+  replacement pays the hook and its work as above, plus a zap that opens
+  a TLB gather of its own: the batched zap that would take the caller's
+  is not exported.  At 2 MiB the difference is gone (0.98 to 1.00).
+- A real allocator (jemalloc, the "lfmacro" rows) does not see the
+  module: ``free`` is within 0.5% of the module absent.
 NOTES
 
 cp "$RST" "$BENCH_OUT"
