@@ -197,13 +197,16 @@ static __always_inline bool lf_mm_has_pinned(struct mm_struct *mm)
 
 /*
  * The VMA flags userfaultfd_armed() tests, as one mask to test with the
- * others in one instruction: __VM_UFFD_FLAGS from 5.13 (minor faults);
- * before, the two it tested.  By 7.3 (the vma_flags_t conversion after
+ * others in one instruction: none without CONFIG_USERFAULTFD (it is
+ * false), __VM_UFFD_FLAGS from 5.13 (minor faults), before the two it
+ * tested.  By 7.3 (the vma_flags_t conversion after
  * 6.18) userfaultfd_armed() tests them in the VMA's flags bitmap, out of
  * line: some 30 instructions with a stack protector, on every call.  The
  * mask is still defined, for the bitmap's first word, which vm_flags is.
  */
-#ifdef __VM_UFFD_FLAGS
+#if !IS_ENABLED(CONFIG_USERFAULTFD)
+#define LF_VM_UFFD_FLAGS	0
+#elif defined(__VM_UFFD_FLAGS)
 #define LF_VM_UFFD_FLAGS	__VM_UFFD_FLAGS
 #else
 #define LF_VM_UFFD_FLAGS	(VM_UFFD_MISSING | VM_UFFD_WP)
