@@ -254,18 +254,27 @@ int lf_livepatch_settle(void)
 	return -ETIMEDOUT;
 }
 
-void lf_livepatch_remove(void)
+/*
+ * After the transition a work item frees the patch and only then drops
+ * its reference on the module; under DEBUG_KOBJECT_RELEASE each of its
+ * kobjects goes up to 4 s late, and the debug kernel took more than the
+ * 10 s this once waited: the next insmod then met the old module (EEXIST).
+ */
+int lf_livepatch_remove(void)
 {
 	if (!access(LF_LIVEPATCH_DIR, F_OK)) {
 		lf_write_file(LF_LIVEPATCH_DIR "/enabled", "0");
 		lf_livepatch_settle();
 	}
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 1200; i++) {
 		if (!syscall(__NR_delete_module, LF_LIVEPATCH, O_NONBLOCK) ||
 		    errno == ENOENT)
-			return;
+			return 0;
 		lf_msleep(100);
 	}
+	fprintf(stderr, "# %s still loaded after 120 s: %s\n", LF_LIVEPATCH,
+		strerror(errno));
+	return -errno;
 }
 
 int lf_msleep(int ms)

@@ -232,8 +232,11 @@ void lf_module_restore(void);
 #define LF_LIVEPATCH_DIR	"/sys/kernel/livepatch/" LF_LIVEPATCH
 /* Wait (up to 120 s) for its transition to end; 0, or -ETIMEDOUT. */
 int lf_livepatch_settle(void);
-/* Disable it, wait for the transition, unload it; fine if not loaded. */
-void lf_livepatch_remove(void);
+/*
+ * Disable it, wait for the transition, unload it (up to 120 s); 0 when it
+ * is gone or was not loaded, else -errno, with a diagnostic line.
+ */
+int lf_livepatch_remove(void);
 
 int lf_msleep(int ms);
 long lf_now_ms(void);
