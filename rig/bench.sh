@@ -321,15 +321,15 @@ on memory armed with userfaultfd, which lazyfree passes by at its VMA
 test), and the rest, lazyfree's own work.
 
 - ``free`` with ftrace (target 1.02): getting into and out of the hook
-  alone costs 54 to 58 instructions on the 6.x and 7.x lines (2.1 to
-  2.3%: the ftrace trampoline saving and restoring the argument
+  alone costs 53 to 58 instructions on the 6.x and 7.x lines (1.9 to
+  2.4%: the ftrace trampoline saving and restoring the argument
   registers, the call of lazyfree's handler, the advice and VMA flag
-  tests), 5.10's full pt_regs trampoline more; so 1.02 is out of reach
-  with ftrace_ops before lazyfree counts anything.  Its own work, about
-  50 instructions, is the range's clipping, the mm's owner to its cgroup
-  (three dependent loads), one hash lookup keyed by that cgroup, the
-  cached effective mode and two per-cpu adds, with no call and no saved
-  register (module/policy.c).
+  tests), 75 on 5.10 (4.8%: a full pt_regs trampoline); that leaves at
+  most a few instructions of the 2% for lazyfree's own work, which takes
+  about 50: the range's clipping, the mm's owner to its cgroup (three
+  dependent loads), one hash lookup keyed by that cgroup, the cached
+  effective mode and two per-cpu adds, with no call and no saved
+  register (module/policy.c).  1.02 is out of reach with ftrace_ops.
 - An ftrace direct call (``register_ftrace_direct()``, available on every
   Debian amd64 and arm64 line tested) would save about 20 of the
   trampoline's instructions, but a function has one direct caller at
@@ -337,10 +337,10 @@ test), and the rest, lazyfree's own work.
   fmod_ret programs are direct callers.  Taking it would lock BPF agents
   out of the hooked function while lazyfree is loaded, for 0.7% of one
   MADV_FREE; lazyfree does not use it.
-- The kprobe fallback (target 1.06): the kprobe alone costs 180 to 186
-  instructions (6.7 to 7.7%), a full register save and the kprobe
-  handler's dispatch; the rest is the same work as with ftrace.  It is
-  the fallback where ftrace is refused.
+- The kprobe fallback (target 1.06): the kprobe alone costs 176 to 186
+  instructions (6.3 to 8.1% on the 6.x and 7.x lines, 11.6% on 5.10), a
+  full register save and the kprobe handler's dispatch; the rest is the
+  same work as with ftrace.  It is the fallback where ftrace is refused.
 - ``dontneed`` against native MADV_DONTNEED (target 1.03): met where the
   hooked function is madvise_dontneed_free_valid_vma (6.1, 6.12).  Where
   it is madvise_free_single_vma, reached after MADV_FREE's own set-up
