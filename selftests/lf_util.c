@@ -260,7 +260,7 @@ int lf_livepatch_settle(void)
  * kobjects goes up to 4 s late, and the debug kernel took more than the
  * 10 s this once waited: the next insmod then met the old module (EEXIST).
  */
-int lf_livepatch_remove(void)
+void lf_livepatch_remove(void)
 {
 	if (!access(LF_LIVEPATCH_DIR, F_OK)) {
 		lf_write_file(LF_LIVEPATCH_DIR "/enabled", "0");
@@ -269,12 +269,11 @@ int lf_livepatch_remove(void)
 	for (int i = 0; i < 1200; i++) {
 		if (!syscall(__NR_delete_module, LF_LIVEPATCH, O_NONBLOCK) ||
 		    errno == ENOENT)
-			return 0;
+			return;
 		lf_msleep(100);
 	}
 	fprintf(stderr, "# %s still loaded after 120 s: %s\n", LF_LIVEPATCH,
 		strerror(errno));
-	return -errno;
 }
 
 int lf_msleep(int ms)

@@ -233,10 +233,10 @@ void lf_module_restore(void);
 /* Wait (up to 120 s) for its transition to end; 0, or -ETIMEDOUT. */
 int lf_livepatch_settle(void);
 /*
- * Disable it, wait for the transition, unload it (up to 120 s); 0 when it
- * is gone or was not loaded, else -errno, with a diagnostic line.
+ * Disable it, wait for the transition, unload it (up to 120 s); fine if
+ * not loaded; a diagnostic line if it stays.
  */
-int lf_livepatch_remove(void);
+void lf_livepatch_remove(void);
 
 int lf_msleep(int ms);
 long lf_now_ms(void);
