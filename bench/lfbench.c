@@ -138,6 +138,13 @@ static int parse_advice(const char *s)
 	return -1;
 }
 
+/* Write one byte to each page of [p, p + size). */
+static void touch(char *p, size_t size, long page)
+{
+	for (size_t off = 0; off < size; off += page)
+		p[off] = 1;
+}
+
 /*
  * Register [p, p + size) with a new userfaultfd in missing-page mode; its
  * pages are present already, and madvise() leaves them so or lazyfree
@@ -168,7 +175,6 @@ static int bench(int advice, size_t size, int iters, bool reuse, bool uffd)
 	uint64_t *cost = calloc(iters, sizeof(*cost));
 	uint64_t *empty = calloc(iters, sizeof(*empty));
 	long page = sysconf(_SC_PAGESIZE);
-	size_t off;
 	char *p;
 	int i;
 
@@ -179,8 +185,7 @@ static int bench(int advice, size_t size, int iters, bool reuse, bool uffd)
 	/* base pages: the cost per page, not THP's luck */
 	madvise(p, size, MADV_NOHUGEPAGE);
 	if (uffd) {
-		for (off = 0; off < size; off += page)
-			p[off] = 1;
+		touch(p, size, page);
 		if (!uffd_arm(p, size)) {
 			printf("-\n");
 			return 0;
@@ -191,8 +196,7 @@ static int bench(int advice, size_t size, int iters, bool reuse, bool uffd)
 		uint64_t t0, t1, t2, t3;
 
 		t0 = lf_clock();
-		for (off = 0; off < size; off += page)
-			p[off] = 1;
+		touch(p, size, page);
 		t1 = lf_clock();
 		t2 = lf_clock();
 		if (madvise(p, size, advice))
@@ -283,7 +287,6 @@ static int bench_tlb(const char *other, int advice, size_t size, int iters)
 	long page = sysconf(_SC_PAGESIZE);
 	long long before, after;
 	pthread_t thread;
-	size_t off;
 	char c, *p;
 	int i;
 
@@ -308,8 +311,7 @@ static int bench_tlb(const char *other, int advice, size_t size, int iters)
 	usleep(10000);	/* let CPU 1 go idle when the thread sleeps */
 	before = tlb_interrupts();
 	for (i = 0; i < iters; i++) {
-		for (off = 0; off < size; off += page)
-			p[off] = 1;
+		touch(p, size, page);
 		if (madvise(p, size, advice))
 			die("madvise", NULL);
 	}
