@@ -111,13 +111,19 @@ static nokprobe_inline struct lf_cgroup *lf_lookup(struct cgroup *cgrp)
 	return NULL;
 }
 
-/* By id, for the writers, which are given one: under lf_lock. */
+/* The second index, by id, for the writers, which are given one. */
+static struct hlist_head *lf_id_bucket(u64 id)
+{
+	return &lf_ids[hash_64(id, lf_hash_bits)];
+}
+
+/* By id: under lf_lock. */
 static struct lf_cgroup *lf_lookup_id(u64 id)
 {
 	struct lf_cgroup *lc;
 
 	lockdep_assert_held(&lf_lock);
-	hlist_for_each_entry(lc, &lf_ids[hash_64(id, lf_hash_bits)], inode)
+	hlist_for_each_entry(lc, lf_id_bucket(id), inode)
 		if (lc->id == id)
 			return lc;
 	return NULL;
@@ -220,10 +226,11 @@ static noinline enum lf_mode notrace lf_account_free_slow(struct mm_struct *mm,
 							  struct lf_cgroup *lc,
 							  u64 bytes)
 {
-	unsigned long gen = atomic_long_read(&lf_gen);
 	enum lf_mode mode;
 
 	if (lc) {
+		unsigned long gen = atomic_long_read(&lf_gen);
+
 		smp_rmb();	/* modes as new as @gen, or newer */
 		mode = lf_resolve(cgrp, lc);
 		WRITE_ONCE(lc->cached, gen << 2 | mode);
@@ -446,7 +453,7 @@ int lf_cgroup_add(u64 id)
 		goto out_unlock;
 
 	hlist_add_head_rcu(&lc->hnode, lf_bucket(lc->cgrp));
-	hlist_add_head(&lc->inode, &lf_ids[hash_64(id, lf_hash_bits)]);
+	hlist_add_head(&lc->inode, lf_id_bucket(id));
 	list_add_tail(&lc->lnode, &lf_cgroups);
 	atomic_inc(&lf_nr_cgroups);
 	queue_delayed_work(system_unbound_wq, &lf_prune_work, LF_PRUNE_INTERVAL);
