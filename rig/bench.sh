@@ -34,9 +34,11 @@ BENCH_ITERS=${BENCH_ITERS:-201}
 if [ "$LF_ARCH" = amd64 ]; then
 	BENCH_OUT=${BENCH_OUT:-$REPO/Documentation/benchmarks.rst}
 	BENCH_CC=gcc
+	MACRO_FLAGS=()
 else
 	BENCH_OUT=${BENCH_OUT:-$REPO/Documentation/benchmarks-$LF_ARCH.rst}
 	BENCH_CC=$CROSS_CC
+	MACRO_FLAGS=("$CROSS_CPPFLAGS" "$CROSS_LDFLAGS")
 fi
 QEMU_SMP=1
 QEMU_EXTRA="-icount shift=0,align=off,sleep=off"
@@ -45,12 +47,6 @@ mkdir -p "$BUILD/logs" "$BUILD/bench"
 deps_install
 apt_update
 cross_ensure || die "bench: no $LF_ARCH cross toolchain or sysroot"
-MACRO_FLAGS=()
-MACRO_LIBS=()
-if [ "$LF_ARCH" != amd64 ]; then
-	MACRO_FLAGS=(-I"$SYSROOT/usr/include")
-	MACRO_LIBS=(-L"$SYSROOT/usr/lib/$CROSS_TRIPLET")
-fi
 
 # ratio A B: A/B to three places
 ratio() {
@@ -94,7 +90,7 @@ bench_kernel() {
 		die "bench: lfbench does not build"
 	# on Debian's jemalloc (libjemalloc-dev: the host's, or the sysroot's)
 	"$BENCH_CC" -static -O2 -Wall -Wextra -Werror "${MACRO_FLAGS[@]}" -o "$out/lfmacro" \
-		"$REPO/bench/lfmacro.c" "${MACRO_LIBS[@]}" -ljemalloc -lpthread -lm ||
+		"$REPO/bench/lfmacro.c" -ljemalloc -lpthread -lm ||
 		die "bench: lfmacro does not build (libjemalloc-dev)"
 	initramfs_base "$stage"
 	initramfs_add "$stage" "$out/lazyfree.ko" /lazyfree/lazyfree.ko
@@ -167,11 +163,11 @@ table() {
 # userfaultfd memory, which lazyfree passes by at its VMA test), and the
 # rest: the VMA's checks and the per-cgroup accounting
 breakdown() {
-	local log=$1 h all hook u ua
+	local log=$1 h all hook u ua absent
+	absent=$(fig "$log" absent.free.4k)
 	ua=$(fig "$log" absent.uffd-free.4k)
 	for h in ftrace kprobe; do
-		all=$(awk -v a="$(fig "$log" $h-free.free.4k)" -v b="$(fig "$log" absent.free.4k)" \
-			'BEGIN { print a - b }')
+		all=$(($(fig "$log" $h-free.free.4k) - absent))
 		u=$(fig "$log" $h-free.uffd-free.4k)
 		if ! [ "$u" -ge 0 ] 2>/dev/null || ! [ "$ua" -ge 0 ] 2>/dev/null; then
 			echo "$h, free, MADV_FREE 4 KiB: $all instructions over the module absent" \

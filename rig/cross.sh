@@ -20,6 +20,9 @@ SYSROOT_PKGS="libc6 libsmartcols1 libsmartcols-dev libjemalloc2 libjemalloc-dev
 CROSS_HOST_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm"
 # make variables of a cross build (cross_make_vars); none for amd64
 CROSS_MAKE_VARS=()
+# the sysroot's headers and libraries, for a compiler run of a cross build
+CROSS_CPPFLAGS=-I$SYSROOT/usr/include
+CROSS_LDFLAGS=-L$SYSROOT/usr/lib/$CROSS_TRIPLET
 
 # What a run for LF_ARCH needs on the host besides HOST_PKGS: for arm64
 # the cross compiler, QEMU for aarch64 and the sysroot; nothing for amd64.
@@ -77,8 +80,7 @@ cross_make_vars() {
 	CROSS_MAKE_VARS=(CC="$CROSS_CC" PKG_CONFIG=false GO_ENV=GOARCH=arm64
 		SMARTCOLS_CFLAGS="-I$SYSROOT/usr/include/libsmartcols"
 		SMARTCOLS_LIBS="-l:libsmartcols.so.1"
-		CPPFLAGS="-I$SYSROOT/usr/include"
-		LDFLAGS="-L$SYSROOT/usr/lib/$CROSS_TRIPLET")
+		CPPFLAGS="$CROSS_CPPFLAGS" LDFLAGS="$CROSS_LDFLAGS")
 }
 
 # A path inside the sysroot with every symbolic link resolved inside it
