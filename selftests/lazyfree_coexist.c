@@ -46,7 +46,6 @@
 #include "lf_util.h"
 
 #define TRACING		"/sys/kernel/tracing"
-#define KPROBES_LIST	"/sys/kernel/debug/kprobes/list"
 #define NPAGES		16
 
 /*
@@ -108,26 +107,6 @@ static long count_lines(const char *path, const char *needle, bool word)
 	free(line);
 	fclose(f);
 	return n;
-}
-
-/* Is there a kprobe on @sym that runs from its ftrace call site? */
-static bool ftrace_kprobe_on(const char *sym)
-{
-	FILE *f = fopen(KPROBES_LIST, "re");
-	size_t cap = 0, len = strlen(sym);
-	char *line = NULL;
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && getline(&line, &cap, f) > 0) {
-		const char *p = strstr(line, sym);
-
-		found = p && p[len] == '+' && strstr(line, "[FTRACE]");
-	}
-	free(line);
-	fclose(f);
-	return found;
 }
 
 /* One record per write(2): /dev/kmsg refuses dprintf()'s (EINVAL). */
@@ -437,7 +416,7 @@ static int lf_up(struct __test_metadata *_metadata, struct coex *c,
 	if (err)
 		return err;
 	c->lf_on = true;
-	c->kprobe_ftrace = !c->ftrace_hook && ftrace_kprobe_on(c->sym);
+	c->kprobe_ftrace = !c->ftrace_hook && lf_ftrace_kprobe_armed(c->sym);
 	EXPECT_EQ(0, lf_track(c->dn.id));
 	EXPECT_EQ(0, lf_track(c->fr.id));
 	EXPECT_EQ(0, lf_track(c->storm.id));
@@ -526,7 +505,7 @@ static void check_nothing_left(struct __test_metadata *_metadata,
 
 	for (int i = 0; i < 50; i++) {	/* trampolines go after a grace period */
 		ops = count_lines(TRACING "/enabled_functions", c->sym, true);
-		probes = count_lines(KPROBES_LIST, c->sym, true);
+		probes = count_lines(LF_KPROBES_LIST, c->sym, true);
 		if (ops <= 0 && probes <= 0)
 			break;
 		lf_msleep(100);
@@ -534,7 +513,7 @@ static void check_nothing_left(struct __test_metadata *_metadata,
 	EXPECT_GE(0, ops) TH_LOG("ftrace still calls out from %s (enabled_functions)",
 				 c->sym);
 	EXPECT_GE(0, probes) TH_LOG("a kprobe is still on %s (%s)", c->sym,
-				    KPROBES_LIST);
+				    LF_KPROBES_LIST);
 }
 
 static void round_trip(struct __test_metadata *_metadata,

@@ -31,20 +31,11 @@
 #include "lf_harness.h"
 #include "lf_util.h"
 
-#define KPROBES_LIST "/sys/kernel/debug/kprobes/list"
 #define TRACING "/sys/kernel/tracing"
 #define ANCHOR "lf_lp_anchor"
 #define NPAGES 16
 
 static const int npages = NPAGES;	/* lf_case_free_zeroes()'s */
-
-static bool ftrace_kprobe_armed(void)
-{
-	char buf[16384];
-
-	return !lf_read_file(KPROBES_LIST, buf, sizeof(buf)) &&
-	       strstr(buf, "[FTRACE]");
-}
 
 static void anchor_remove(void)
 {
@@ -98,14 +89,14 @@ static void stack_up(struct __test_metadata *_metadata, bool kprobes_first,
 	char cmd[PATH_MAX + 16], hook[128];
 
 	ASSERT_EQ(0, lf_module_unload());
-	if (ftrace_kprobe_armed())
-		SKIP(return, "an ftrace-based kprobe is armed already (" KPROBES_LIST "): the order is not the test's");
+	if (lf_ftrace_kprobe_armed(NULL))
+		SKIP(return, "an ftrace-based kprobe is armed already (" LF_KPROBES_LIST "): the order is not the test's");
 	if (kprobes_first) {
 		ASSERT_EQ(0, lf_write_flags(TRACING "/kprobe_events",
 					    "p:" ANCHOR " vfs_read\n", O_APPEND));
 		*anchor = true;
 		ASSERT_EQ(0, lf_write_file(TRACING "/events/kprobes/" ANCHOR "/enable", "1"));
-		if (!ftrace_kprobe_armed())
+		if (!lf_ftrace_kprobe_armed(NULL))
 			SKIP(return, "a kprobe on vfs_read is no ftrace-based kprobe here");
 	}
 	snprintf(cmd, sizeof(cmd), "insmod %s", getenv("LAZYFREE_LIVEPATCH_KO"));

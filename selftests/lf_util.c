@@ -3,6 +3,7 @@
  * Helpers shared by the lazyfree selftests. See lf_util.h.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <linux/io_uring.h>
 #include <linux/userfaultfd.h>
@@ -274,6 +275,27 @@ void lf_livepatch_remove(void)
 	}
 	fprintf(stderr, "# %s still loaded after 120 s: %s\n", LF_LIVEPATCH,
 		strerror(errno));
+}
+
+/* A line of the list names @sym at an offset ("vfs_read+0x4") and "[FTRACE]". */
+bool lf_ftrace_kprobe_armed(const char *sym)
+{
+	FILE *f = fopen(LF_KPROBES_LIST, "re");
+	size_t cap = 0, len = sym ? strlen(sym) : 0;
+	char *line = NULL;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && getline(&line, &cap, f) > 0) {
+		const char *p = sym ? strstr(line, sym) : line;
+
+		found = p && (!sym || (p > line && isspace(p[-1]) && p[len] == '+')) &&
+			strstr(line, "[FTRACE]");
+	}
+	free(line);
+	fclose(f);
+	return found;
 }
 
 int lf_msleep(int ms)

@@ -238,6 +238,13 @@ int lf_livepatch_settle(void);
  */
 void lf_livepatch_remove(void);
 
+#define LF_KPROBES_LIST		"/sys/kernel/debug/kprobes/list"
+/*
+ * Is a kprobe armed that runs from a function's ftrace call site: on @sym,
+ * or on any function if @sym is NULL?
+ */
+bool lf_ftrace_kprobe_armed(const char *sym);
+
 int lf_msleep(int ms);
 long lf_now_ms(void);
 
