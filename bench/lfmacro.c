@@ -6,14 +6,15 @@
  *
  * A fixed amount of work on Debian's jemalloc (linked statically): each
  * round allocates 64 blocks of 16 to 256 KiB (the same sizes every run),
- * writes every page of each, frees them all, sleeps 2 ms and lets
- * jemalloc decay (arena.<all>.decay): it returns extents freed more than
- * dirty_decay_ms ago to the kernel, here all of the round's.  With this program's configuration,
- * the demo's lfheap-je's (dirty_decay_ms:1, muzzy_decay_ms:-1), it does
- * so lazily, with MADV_FREE; with MALLOC_CONF=muzzy_decay_ms:0 in the
- * environment, on the same schedule with MADV_DONTNEED (jemalloc's own
- * eager purge).  The sleep makes the schedule independent of the clock:
- * the same work purges the same way on every run.
+ * writes every page of each, frees them all and has jemalloc's decay
+ * return all of the round's pages to the kernel: it sets the arena's
+ * dirty_decay_ms to 0, which purges at once, and back to -1, which
+ * purges never, so that jemalloc purges only there and not when its
+ * clock says so: the same work purges the same way on every run, with
+ * or without the module.  It purges lazily, with MADV_FREE, as the
+ * demo's lfheap-je does (muzzy_decay_ms:-1); with
+ * MALLOC_CONF=muzzy_decay_ms:0 in the environment, at the same points
+ * with MADV_DONTNEED (jemalloc's own eager purge).
  *
  * After one round to warm up, prints the CPU time of the process over
  * ROUNDS rounds (CLOCK_PROCESS_CPUTIME_ID: user and kernel, page faults
@@ -37,12 +38,13 @@
 #define BLOCKS	64
 #define PAGE	4096
 
-const char *malloc_conf = "dirty_decay_ms:1,muzzy_decay_ms:-1";
+const char *malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1";
 
 #define STR(x)		#x
 #define XSTR(x)		STR(x)
 #define ARENAS_ALL	"stats.arenas." XSTR(MALLCTL_ARENAS_ALL)
-#define DECAY_ALL	"arena." XSTR(MALLCTL_ARENAS_ALL) ".decay"
+
+static char dirty_decay_ms[64];	/* "arena.<the thread's>.dirty_decay_ms" */
 
 /* jemalloc's count @name (dirty or muzzy purges) over every arena */
 static uint64_t purges(const char *name)
@@ -84,6 +86,11 @@ static int enter_cgroup(const char *dir)
 	return fclose(f) || err ? -1 : 0;
 }
 
+static int set_decay(ssize_t ms)
+{
+	return mallctl(dirty_decay_ms, NULL, NULL, &ms, sizeof(ms));
+}
+
 static int round_once(void)
 {
 	char *block[BLOCKS];
@@ -101,15 +108,15 @@ static int round_once(void)
 	}
 	for (i = 0; i < BLOCKS; i++)
 		free(block[i]);
-	/* past dirty_decay_ms: the decay returns all of this round's frees */
-	usleep(2000);
-	return mallctl(DECAY_ALL, NULL, NULL, NULL, 0) ? -1 : 0;
+	return set_decay(0) || set_decay(-1) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t t0, t1, calls, pages;
+	unsigned int arena;
 	long rounds, r;
+	size_t len;
 
 	if (argc == 4 && !strcmp(argv[1], "-c")) {
 		if (enter_cgroup(argv[2])) {
@@ -124,6 +131,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: lfmacro [-c CGROUP] ROUNDS\n");
 		return 2;
 	}
+	len = sizeof(arena);
+	if (mallctl("thread.arena", &arena, &len, NULL, 0)) {
+		fprintf(stderr, "lfmacro: no thread.arena in this jemalloc\n");
+		return 1;
+	}
+	snprintf(dirty_decay_ms, sizeof(dirty_decay_ms),
+		 "arena.%u.dirty_decay_ms", arena);
 	if (round_once())
 		return 1;
 	calls = purges("nmadvise");

@@ -229,14 +229,16 @@ in a new zeroed page each.
 The "jemalloc" rows are a real allocator's view: \`\`bench/lfmacro\`\`, on
 Debian's jemalloc (static), does a fixed amount of work (300 rounds of
 allocating 64 blocks of 16 to 256 KiB, writing each page, freeing them and
-letting jemalloc decay), purging lazily with MADV_FREE as the demo's
-lfheap-je does (\`\`dirty_decay_ms:1,muzzy_decay_ms:-1\`\`) or, with
-\`\`MALLOC_CONF=muzzy_decay_ms:0\`\`, on the same schedule with
-MADV_DONTNEED; the figure is the process's CPU time (user and kernel) in
-instructions, the median of five runs (jemalloc's purges, and so the
-work, vary a little from run to run), and the notes under the table give
-the purges of the first run and every run's figure.  \`\`dontneed\`\` is compared with jemalloc's own
-eager purge: both drop the pages at once and fault them in again.
+having jemalloc's decay return them all to the kernel), purging lazily
+with MADV_FREE as the demo's lfheap-je does (\`\`muzzy_decay_ms:-1\`\`)
+or, with \`\`MALLOC_CONF=muzzy_decay_ms:0\`\`, with MADV_DONTNEED.  It
+purges at the end of each round only (\`\`dirty_decay_ms\`\` set to 0 and
+back to -1), never on jemalloc's clock, so every run purges alike, with
+or without the module.  The figure is the process's CPU time (user and
+kernel) in instructions, the median of five runs; the notes under the
+table give the purges and every run's figure.  \`\`dontneed\`\` is
+compared with jemalloc's own eager purge: both drop the pages at once
+and fault them in again.
 
 Under each table, the TLB shootdown interrupts (x86's ``TLB`` row of
 /proc/interrupts) per 1000 calls on 64 KiB, from a second boot with two

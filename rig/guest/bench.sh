@@ -91,13 +91,13 @@ measure depth-16.free.4k -c "$deep" free 4k
 unload
 
 # 6. A real allocator: lfmacro, a fixed amount of jemalloc work that
-#    purges lazily (MADV_FREE) or, with MALLOC_CONF=muzzy_decay_ms:0, on
-#    the same schedule with MADV_DONTNEED; the process's CPU time in
-#    instructions, the median of five runs (jemalloc's purges, and so the
-#    work, vary a little from run to run).
+#    purges lazily (MADV_FREE) or, with MALLOC_CONF=muzzy_decay_ms:0, at
+#    the same points with MADV_DONTNEED; the process's CPU time in
+#    instructions, the median of five runs, which purge alike (said if
+#    they do not).
 MACRO_ROUNDS=300
 macro() {
-	local name=$1 i out v calls pages
+	local name=$1 i out v calls pages alike=""
 	shift
 	for i in 1 2 3 4 5; do
 		out=$(env "$@" lfmacro -c "$RUN" $MACRO_ROUNDS) ||
@@ -106,8 +106,10 @@ macro() {
 	done >"/tmp/macro.$name"
 	v=$(cut -d' ' -f1 "/tmp/macro.$name" | sort -n | sed -n 3p)
 	read -r _ calls pages <"/tmp/macro.$name"
+	[ "$(cut -d' ' -f2- "/tmp/macro.$name" | sort -u | wc -l)" = 1 ] ||
+		alike=" (the first run's: the runs purged differently)"
 	echo "LAZYFREE-BENCH macro.$name $v"
-	echo "LAZYFREE-BENCH-INFO macro.$name: $MACRO_ROUNDS rounds, $calls purges, $pages pages purged, runs: $(cut -d' ' -f1 "/tmp/macro.$name" | tr '\n' ' ')"
+	echo "LAZYFREE-BENCH-INFO macro.$name: $MACRO_ROUNDS rounds, $calls purges, $pages pages purged$alike, runs: $(cut -d' ' -f1 "/tmp/macro.$name" | tr '\n' ' ')"
 }
 
 macro absent.lazy
