@@ -290,7 +290,7 @@ bool lf_ftrace_kprobe_armed(const char *sym)
 	while (!found && getline(&line, &cap, f) > 0) {
 		const char *p = sym ? strstr(line, sym) : line;
 
-		found = p && (!sym || (p > line && isspace(p[-1]) && p[len] == '+')) &&
+		found = p && (!sym || (p > line && isspace((unsigned char)p[-1]) && p[len] == '+')) &&
 			strstr(line, "[FTRACE]");
 	}
 	free(line);
