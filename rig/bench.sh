@@ -71,6 +71,8 @@ bench_boot() {
 	qemu_boot "$(kernel_image "$rel")" "$initrd" "$logs" \
 		"$LAZYFREE_BOOT_TIMEOUT" lazyfree_mode="$mode" lazyfree_lane=v2 \
 		"lazyfree_bench_iters=$BENCH_ITERS"
+	# arm64's serial port ends lines with CRLF; the parsers here want LF
+	sed -i 's/\r$//' "$logs/guest.log"
 	if ! grep -q '^LAZYFREE-RIG-END status=ok' "$logs/guest.log"; then
 		grep -E 'LAZYFREE-(CHECK|RIG-END)' "$logs/guest.log" >&2 || true
 		tail -n 30 "$logs/console.log" >&2
@@ -158,27 +160,80 @@ table() {
 	done
 }
 
-# breakdown LOG: where a hook's instructions over the module absent go,
-# for MADV_FREE 4 KiB in free mode: into and out of the hook (measured on
-# userfaultfd memory, which lazyfree passes by at its VMA test), and the
-# rest: the VMA's checks and the per-cgroup accounting
-breakdown() {
-	local log=$1 h all hook u ua absent
-	absent=$(fig "$log" absent.free.4k)
+# hook_split LOG HOOK: "ALL ALONE WORK" for MADV_FREE 4 KiB in free mode:
+# the instructions over the module absent, those getting into and out of
+# the hook (the same call on userfaultfd memory, which lazyfree passes by
+# at its VMA test) and the rest, lazyfree's own work: the VMA's checks
+# and the per-cgroup accounting.  "ALL - -" without userfaultfd.
+hook_split() {
+	local log=$1 h=$2 all u ua
+	all=$(($(fig "$log" "$h-free.free.4k") - $(fig "$log" absent.free.4k)))
+	u=$(fig "$log" "$h-free.uffd-free.4k")
 	ua=$(fig "$log" absent.uffd-free.4k)
+	if [ "$u" -ge 0 ] 2>/dev/null && [ "$ua" -ge 0 ] 2>/dev/null; then
+		echo "$all $((u - ua)) $((all - u + ua))"
+	else
+		echo "$all - -"
+	fi
+}
+
+# breakdown LOG: hook_split's figures for both hooks, in words
+breakdown() {
+	local log=$1 h all alone work
 	for h in ftrace kprobe; do
-		all=$(($(fig "$log" $h-free.free.4k) - absent))
-		u=$(fig "$log" $h-free.uffd-free.4k)
-		if ! [ "$u" -ge 0 ] 2>/dev/null || ! [ "$ua" -ge 0 ] 2>/dev/null; then
+		read -r all alone work <<<"$(hook_split "$log" $h)"
+		if [ "$alone" = - ]; then
 			echo "$h, free, MADV_FREE 4 KiB: $all instructions over the module absent" \
 				"(no userfaultfd in this kernel: no breakdown)"
-			continue
+		else
+			echo "$h, free, MADV_FREE 4 KiB: $all instructions over the module absent:" \
+				"$alone into and out of the hook (userfaultfd memory, passed by)," \
+				"$work checking the range and counting it"
 		fi
-		hook=$((u - ua))
-		echo "$h, free, MADV_FREE 4 KiB: $all instructions over the module absent:" \
-			"$hook into and out of the hook (userfaultfd memory, passed by)," \
-			"$((all - hook)) checking the range and counting it"
 	done
+}
+
+# percent A B: A as a percentage of B, to one place
+percent() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b > 0) printf "%.1f", 100 * a / b; else print "-" }'
+}
+
+# summary_row LOG REL: a row of the notes' table (SUMMARY_HEAD)
+SUMMARY_HEAD="Kernel|Hooked function|MADV_FREE 4 KiB, absent|ftrace alone|%|lazyfree's work|kprobe alone|%|dontneed vs native DONTNEED, 4 KiB|instructions over native|of which the rest|same, 2 MiB|jemalloc, ftrace, free"
+summary_row() {
+	local log=$1 absent all f_alone f_work k_alone over rest=-
+	absent=$(fig "$log" absent.free.4k)
+	read -r all f_alone f_work <<<"$(hook_split "$log" ftrace)"
+	read -r all k_alone all <<<"$(hook_split "$log" kprobe)"
+	over=$(($(fig "$log" ftrace-dontneed.free.4k) - $(fig "$log" absent.dontneed.4k)))
+	[ "$f_alone" = - ] || rest=$((over - f_alone - f_work))
+	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$(kernel_word "$2")" \
+		"$(awk '$1 == "LAZYFREE-BENCH-INFO" && $2 == "ftrace:" { print $3 }' "$log")" \
+		"$absent" "$f_alone" "$(percent "$f_alone" "$absent")" "$f_work" \
+		"$k_alone" "$(percent "$k_alone" "$absent")" \
+		"$(ratio "$(fig "$log" ftrace-dontneed.free.4k)" "$(fig "$log" absent.dontneed.4k)")" \
+		"$over" "$rest" \
+		"$(ratio "$(fig "$log" ftrace-dontneed.free.2m)" "$(fig "$log" absent.dontneed.2m)")" \
+		"$(ratio "$(fig "$log" macro.ftrace-free.lazy)" "$(fig "$log" macro.absent.lazy)")"
+}
+
+# span FILE COLUMN [KEYCOLUMN KEY]: "MIN to MAX" of a column of the
+# summary ("MIN" if one), of the rows whose KEYCOLUMN is KEY if given
+span() {
+	awk -F'|' -v c="$2" -v kc="${3:-0}" -v k="${4:-}" '$c != "-" && (!kc || $kc == k) {
+		v = $c + 0
+		if (!n++ || v < lo) { lo = v; los = $c }
+		if (n == 1 || v > hi) { hi = v; his = $c }
+	} END { print !n ? "-" : lo == hi ? los : los " to " his }' "$1"
+}
+
+# which_kernels FILE COLUMN OP VALUE: the kernels of the summary whose column
+# is OP (le, gt: numbers; eq: strings) VALUE, or "none"
+which_kernels() {
+	awk -F'|' -v c="$2" -v op="$3" -v x="$4" '$c != "-" &&
+		((op == "le" && $c + 0 <= x + 0) || (op == "gt" && $c + 0 > x + 0) ||
+		 (op == "eq" && $c == x)) {
+		s = s (s ? ", " : "") $1 } END { print s ? s : "none" }' "$1"
 }
 
 # tlb_table LOG: CASE|SPIN|SLEEP rows of shootdowns per 1000 calls
@@ -193,6 +248,84 @@ tlb_table() {
 	MADV_FREE 64 KiB, ftrace, dontneed|ftrace-dontneed.free
 	MADV_FREE 64 KiB, kprobe, dontneed|kprobe-dontneed.free
 	ROWS
+}
+
+# notes: where the instructions go, from the summary of every kernel
+# run (SUMMARY), and why the targets missed are out of reach
+notes() {
+	local f=$SUMMARY kprobe_how
+	if [ "$LF_ARCH" = amd64 ]; then
+		kprobe_how="a kprobe on the function's ftrace call site: ftrace's full register save and the kprobe handler's dispatch"
+	else
+		kprobe_how="a BRK exception into the kprobe handler and the probed instruction stepped or simulated (arm64 has no ftrace-based kprobes)"
+	fi
+	cat <<EOF
+
+Where the instructions go, and the targets out of reach
+-------------------------------------------------------
+
+The breakdown under each table splits a hook's cost on MADV_FREE 4 KiB
+in two, both measured: getting into and out of the hook alone (the same
+call on memory armed with userfaultfd, which lazyfree passes by at its
+VMA test), and the rest, lazyfree's own work.  Every kernel above, in
+instructions and ratios:
+
+.. list-table::
+   :header-rows: 1
+
+EOF
+	{ echo "$SUMMARY_HEAD"; cat "$f"; } | while IFS='|' read -r first rest; do
+		echo "   * - $first"
+		while [ -n "$rest" ]; do
+			echo "     - ${rest%%|*}"
+			[ "$rest" = "${rest#*|}" ] && break
+			rest=${rest#*|}
+		done
+	done
+	cat <<EOF
+
+- \`\`free\`\` with ftrace (target 1.02): getting into and out of the hook
+  alone costs $(span "$f" 4) instructions ($(span "$f" 5)% of the call,
+  of the 2% the target allows): ftrace's trampoline saving and restoring
+  the argument registers (on x86-64 5.10, a full pt_regs), the
+  call of lazyfree's handler, and its advice and VMA flag tests.
+  lazyfree's own work takes $(span "$f" 6) more: the range's clipping,
+  the mm's owner to its cgroup (three dependent loads), one hash lookup
+  keyed by that cgroup, the cached effective mode and two per-cpu adds,
+  with no call (module/policy.c).  1.02 is out of reach with ftrace_ops.
+- An ftrace direct call (\`\`register_ftrace_direct()\`\`, available on
+  every Debian amd64 and arm64 line tested) would save part of the
+  trampoline's instructions, but a function has one direct caller at
+  most: the kernel refuses a second (-EBUSY), and BPF fentry, fexit and
+  fmod_ret programs are direct callers.  Taking it would lock BPF agents
+  out of the hooked function while lazyfree is loaded; lazyfree does not
+  use it.
+- The kprobe fallback (target 1.06): the kprobe alone costs
+  $(span "$f" 7) instructions ($(span "$f" 8)%), before the same work as
+  with ftrace:
+  $kprobe_how.
+  It is the fallback where ftrace is refused.
+- \`\`dontneed\`\` against native MADV_DONTNEED (target 1.03): met on
+  $(which_kernels "$f" 9 le 1.03), missed on $(which_kernels "$f" 9 gt 1.03).
+  Of the instructions over native, the hook and lazyfree's work are
+  those of \`\`free\`\` above; the rest is the rewrite's zap against the
+  native one.  Where the hooked function is
+  madvise_dontneed_free_valid_vma
+  ($(which_kernels "$f" 2 eq madvise_dontneed_free_valid_vma)), the rewrite
+  zaps before MADV_FREE's own work starts, as MADV_DONTNEED does: the
+  rest is $(span "$f" 11 2 madvise_dontneed_free_valid_vma).  Where it is
+  madvise_free_single_vma
+  ($(which_kernels "$f" 2 eq madvise_free_single_vma)), reached after
+  MADV_FREE's own set-up (from 6.16 that includes a TLB gather), the
+  rewrite's zap opens a TLB gather of its own, as the batched zap that
+  would take the caller's is not exported: the rest is
+  $(span "$f" 11 2 madvise_free_single_vma).  At 2 MiB the difference is
+  gone ($(span "$f" 12)).
+- A real allocator (jemalloc, the "lfmacro" rows; target 1.005): with
+  ftrace in \`\`free\`\` it spends $(span "$f" 13) times the instructions
+  of the module absent (within 1.005 on $(which_kernels "$f" 13 le 1.005);
+  above on $(which_kernels "$f" 13 gt 1.005)).
+EOF
 }
 
 RELS=$(kernels_selected)
@@ -257,10 +390,13 @@ Generated on $(date -u +%Y-%m-%d) by rig/bench.sh.
 HDR
 } >"$RST"
 
+SUMMARY=$BUILD/bench/summary
+: >"$SUMMARY"
 for rel in $RELS; do
 	kernel_fetch "$rel"
 	bench_kernel "$rel"
 	log=$BUILD/logs/bench-$rel/guest.log
+	summary_row "$log" "$rel" >>"$SUMMARY"
 	echo
 	echo "Linux $rel (Debian), instructions per call:"
 	table "$log" | column -t -s '|' -N CASE,INSNS,BASE,RATIO,TARGET
@@ -308,47 +444,7 @@ for rel in $RELS; do
 	} >>"$RST"
 done
 
-cat >>"$RST" <<'NOTES'
-
-Where the instructions go, and the targets out of reach
--------------------------------------------------------
-
-The breakdown under each table splits a hook's cost on MADV_FREE 4 KiB
-in two, both measured: getting into and out of the hook (the same call
-on memory armed with userfaultfd, which lazyfree passes by at its VMA
-test), and the rest, lazyfree's own work.
-
-- ``free`` with ftrace (target 1.02): getting into and out of the hook
-  alone costs 53 to 58 instructions on the 6.x and 7.x lines (1.9 to
-  2.4%: the ftrace trampoline saving and restoring the argument
-  registers, the call of lazyfree's handler, the advice and VMA flag
-  tests), 75 on 5.10 (4.8%: a full pt_regs trampoline); that leaves at
-  most a few instructions of the 2% for lazyfree's own work, which takes
-  about 50: the range's clipping, the mm's owner to its cgroup (three
-  dependent loads), one hash lookup keyed by that cgroup, the cached
-  effective mode and two per-cpu adds, with no call and no saved
-  register (module/policy.c).  1.02 is out of reach with ftrace_ops.
-- An ftrace direct call (``register_ftrace_direct()``, available on every
-  Debian amd64 and arm64 line tested) would save about 20 of the
-  trampoline's instructions, but a function has one direct caller at
-  most: the kernel refuses a second (-EBUSY), and BPF fentry, fexit and
-  fmod_ret programs are direct callers.  Taking it would lock BPF agents
-  out of the hooked function while lazyfree is loaded, for 0.7% of one
-  MADV_FREE; lazyfree does not use it.
-- The kprobe fallback (target 1.06): the kprobe alone costs 176 to 186
-  instructions (6.3 to 8.1% on the 6.x and 7.x lines, 11.6% on 5.10), a
-  full register save and the kprobe handler's dispatch; the rest is the
-  same work as with ftrace.  It is the fallback where ftrace is refused.
-- ``dontneed`` against native MADV_DONTNEED (target 1.03): met where the
-  hooked function is madvise_dontneed_free_valid_vma (6.1, 6.12).  Where
-  it is madvise_free_single_vma, reached after MADV_FREE's own set-up
-  (5.10; 6.18 and 7.3, which also open a TLB gather first), lazyfree's
-  replacement pays the hook and its work as above, plus a zap that opens
-  a TLB gather of its own: the batched zap that would take the caller's
-  is not exported.  At 2 MiB the difference is gone (0.98 to 1.00).
-- A real allocator (jemalloc, the "lfmacro" rows) does not see the
-  module: ``free`` is within 0.5% of the module absent.
-NOTES
+notes >>"$RST"
 
 cp "$RST" "$BENCH_OUT"
 echo
