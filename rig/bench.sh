@@ -201,10 +201,10 @@ percent() {
 # summary_row LOG REL: a row of the notes' table (SUMMARY_HEAD)
 SUMMARY_HEAD="Kernel|Hooked function|MADV_FREE 4 KiB, absent|ftrace alone|%|lazyfree's work|kprobe alone|%|dontneed vs native DONTNEED, 4 KiB|instructions over native|of which the rest|same, 2 MiB|jemalloc, ftrace, free"
 summary_row() {
-	local log=$1 absent all f_alone f_work k_alone over rest=-
+	local log=$1 absent f_alone f_work k_alone over rest=-
 	absent=$(fig "$log" absent.free.4k)
-	read -r all f_alone f_work <<<"$(hook_split "$log" ftrace)"
-	read -r all k_alone all <<<"$(hook_split "$log" kprobe)"
+	read -r _ f_alone f_work <<<"$(hook_split "$log" ftrace)"
+	read -r _ k_alone _ <<<"$(hook_split "$log" kprobe)"
 	over=$(($(fig "$log" ftrace-dontneed.free.4k) - $(fig "$log" absent.dontneed.4k)))
 	[ "$f_alone" = - ] || rest=$((over - f_alone - f_work))
 	printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$(kernel_word "$2")" \
