@@ -42,7 +42,7 @@ LINES_arm64_16k="6.18:trixie-backports"
 # flavour of the newest LTS (`make check-all` boots every line and
 # flavour; see README.md).
 DEFAULT_KERNELS_amd64="5.10 6.1 6.12 6.18 7.3 6.18-rt"
-DEFAULT_KERNELS_arm64="6.12 6.18"
+DEFAULT_KERNELS_arm64="6.12 6.18 7.3"
 DEFAULT_KERNELS_arm64_16k="6.18"
 # The kernels whose first boot (cgroup v2, first hook) runs the long
 # reliability loops at full size in make check (the others run them
